@@ -2,27 +2,92 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
-from typing import Optional
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
 
-from .interface import DownloadProgress, Recognizer
+from .errors import ModelNotFoundError
+from .interface import DownloadProgress
+from .models import DEFAULT_MODEL, ModelLocation, modelscope_cache_root, not_found_message, resolve
+from .streaming import StreamingRecognizer
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     """Everything needed to load a model. Built once, in the composition root."""
 
-    model: str = "paraformer-zh-streaming"
+    model: str = DEFAULT_MODEL
     revision: Optional[str] = None
     device: str = "cpu"
     threads: Optional[int] = None  # torch intra-op threads; None: the machine's cores, max 4
     allow_download: bool = True
+    model_dirs: tuple[Path, ...] = ()  # searched before the ModelScope cache
 
 
-def load_recognizer(config: EngineConfig, progress: DownloadProgress | None = None) -> Recognizer:
+def default_model_dirs() -> tuple[Path, ...]:
+    """``models/`` beside a frozen executable (offline installs), then the user's data dir."""
+    dirs: list[Path] = []
+    if getattr(sys, "frozen", False):
+        dirs.append(Path(sys.executable).resolve().parent / "models")
+    data = os.environ.get("TINGXIE_DATA_DIR")
+    if data:
+        dirs.append(Path(data) / "models")
+    else:
+        from platformdirs import user_data_dir
+
+        dirs.append(Path(user_data_dir("tingxie", appauthor=False)) / "models")
+    return tuple(dirs)
+
+
+def locate(config: EngineConfig, environ: Mapping[str, str] | None = None) -> ModelLocation:
+    """Where ``config.model`` is (or would be downloaded to). Pure apart from ``exists``."""
+    env = os.environ if environ is None else environ
+    return resolve(
+        config.model,
+        model_dirs=config.model_dirs,
+        cache_root=modelscope_cache_root(env, Path.home()),
+        exists=lambda p: p.exists(),
+    )
+
+
+def fetch(
+    config: EngineConfig,
+    progress: DownloadProgress | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ModelLocation:
+    """``locate``, downloading when the model is found nowhere; returns a location with
+    ``path`` set. Raises ``ModelNotFoundError`` / ``ModelDownloadError``."""
+    env = dict(os.environ if environ is None else environ)
+    location = locate(config, env)
+    if location.path is not None:
+        return location
+    if not config.allow_download:
+        raise ModelNotFoundError(not_found_message(location, "downloading is turned off"))
+    from .download import download
+
+    path = download(location, config.revision, env, progress)
+    return ModelLocation(location.spec, location.name, path, location.hub_id, location.searched)
+
+
+def load_recognizer(
+    config: EngineConfig, progress: DownloadProgress | None = None
+) -> StreamingRecognizer:
     """Resolve, fetch if needed, and load the model; blocking (seconds). Run it off the GUI
     thread and the event loop.
 
     Raises ``ModelNotFoundError`` / ``ModelDownloadError`` / ``ModelLoadError``.
     """
-    raise NotImplementedError  # filled in by the FunASR backend commit
+    location = fetch(config, progress)
+    assert location.path is not None
+    from . import funasr_backend
+
+    decoder = funasr_backend.load(
+        location.path, name=location.name, device=config.device, threads=config.threads
+    )
+    return StreamingRecognizer(decoder)
+
+
+def model_dirs_from(paths: Sequence[str]) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in paths)

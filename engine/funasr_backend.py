@@ -1,0 +1,194 @@
+"""The FunASR streaming Paraformer backend: the only module that imports funasr and torch.
+
+``load`` builds FunASR's ``AutoModel`` from a local directory (never a download: the
+loader resolves names to directories first) and wraps it in a ``ParaformerDecoder``, a
+``ChunkDecoder`` that runs FunASR's own streaming steps (feature extraction with the
+frontend cache, ``encode_chunk``, ``calc_predictor_chunk``,
+``cal_decoder_with_predictor_chunk``, greedy search) exactly as
+``ParaformerStreaming.inference`` does, but also keeps each token's probability.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ModelLoadError
+from .interface import ModelInfo
+from .streaming import Token
+
+log = logging.getLogger(__name__)
+
+# FunASR's documented streaming setting: 600 ms chunks with 300 ms look-ahead.
+CHUNK_SIZE = (0, 10, 5)
+ENCODER_CHUNK_LOOK_BACK = 4
+DECODER_CHUNK_LOOK_BACK = 1
+
+_import_lock = threading.Lock()
+
+
+def _funasr() -> Any:
+    """Import funasr once (5-8 s, ~500 MB) on first use, never at Tingxie's import time.
+
+    funasr prints banners to stdout while importing and loading; they go to stderr so that
+    stdout stays the program's own (``tingxie transcribe`` prints only the text there).
+    """
+    with _import_lock, contextlib.redirect_stdout(sys.stderr):
+        import funasr
+
+        return funasr
+
+
+class ParaformerDecoder:
+    """A ``ChunkDecoder`` around a loaded FunASR ``ParaformerStreaming`` model."""
+
+    def __init__(self, automodel: Any, info: ModelInfo) -> None:
+        import torch
+
+        self._torch = torch
+        self._automodel = automodel
+        self._model = automodel.model
+        self._kwargs = dict(automodel.kwargs)
+        self._frontend = self._kwargs["frontend"]
+        self._tokenizer = self._kwargs["tokenizer"]
+        self._device = self._kwargs.get("device", "cpu")
+        self.info = info
+        self.chunk_samples = CHUNK_SIZE[1] * 960  # 960 samples = one 60 ms encoder frame
+        from funasr.utils.load_utils import extract_fbank
+        from funasr.utils.postprocess_utils import sentence_postprocess
+
+        self._extract_fbank = extract_fbank
+        self._postprocess = sentence_postprocess
+        self._skip = {self._model.sos, self._model.eos, self._model.blank_id}
+
+    @property
+    def automodel(self) -> Any:
+        """FunASR's ``AutoModel``, for parity checks against ``generate``."""
+        return self._automodel
+
+    def new_state(self) -> Any:
+        cache: dict[str, Any] = {}
+        self._model.init_cache(
+            cache,
+            chunk_size=list(CHUNK_SIZE),
+            encoder_chunk_look_back=ENCODER_CHUNK_LOOK_BACK,
+            decoder_chunk_look_back=DECODER_CHUNK_LOOK_BACK,
+            encoder_conf=self._kwargs["encoder_conf"],
+            frontend_conf=self._kwargs["frontend_conf"],
+        )
+        return cache
+
+    def decode(
+        self, state: Any, samples: npt.NDArray[np.float32], is_final: bool
+    ) -> list[Token]:
+        torch = self._torch
+        model = self._model
+        with torch.no_grad():
+            audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+            if is_final and len(audio) < 960:
+                # Too short for a frame: flush what the encoder already buffered.
+                state["encoder"]["tail_chunk"] = True
+                speech = state["encoder"]["feats"]
+                lengths = torch.tensor([speech.shape[1]], dtype=torch.int64)
+            else:
+                speech, lengths = self._extract_fbank(
+                    [audio],
+                    data_type="sound",
+                    frontend=self._frontend,
+                    cache=state["frontend"],
+                    is_final=is_final,
+                )
+            speech = speech.to(device=self._device)
+            lengths = lengths.to(device=self._device)
+            encoder_out, encoder_lens = model.encode_chunk(
+                speech, lengths, cache=state, is_final=is_final
+            )
+            if isinstance(encoder_out, tuple):
+                encoder_out = encoder_out[0]
+            predictor = model.calc_predictor_chunk(
+                encoder_out, encoder_lens, cache=state, is_final=is_final
+            )
+            embeds, token_count = predictor[0], predictor[1].round().long()
+            if torch.max(token_count) < 1:
+                return []
+            decoder_out, _ = model.cal_decoder_with_predictor_chunk(
+                encoder_out, encoder_lens, embeds, token_count, cache=state
+            )
+            scores = decoder_out[0, : token_count[0], :]  # log-softmax per position
+            best, ids = scores.max(dim=-1)
+            probabilities = best.exp().tolist()
+            ids_list = ids.tolist()
+        kept = [(i, p) for i, p in zip(ids_list, probabilities) if i not in self._skip]
+        texts = self._tokenizer.ids2tokens([i for i, _ in kept])
+        return [Token(t, p) for t, (_, p) in zip(texts, kept)]
+
+    def text(self, tokens: Sequence[str]) -> str:
+        if not tokens:
+            return ""
+        text, _ = self._postprocess(list(tokens))
+        return str(text)
+
+
+def load(
+    path: Path, *, name: str, device: str = "cpu", threads: Optional[int] = None
+) -> ParaformerDecoder:
+    """Load a streaming Paraformer from a local model directory.
+
+    Raises ``ModelLoadError`` when the directory is not a loadable streaming model.
+    """
+    funasr = _funasr()
+    ncpu = threads or min(os.cpu_count() or 1, 4)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            automodel = funasr.AutoModel(
+                model=str(path),
+                device=device,
+                ncpu=ncpu,
+                disable_update=True,
+                disable_pbar=True,
+                disable_log=True,
+            )
+    except Exception as exc:  # funasr raises anything from KeyError to AssertionError
+        raise ModelLoadError(f"cannot load the model in {path}: {exc}") from exc
+    model_class = type(automodel.model).__name__
+    if not hasattr(automodel.model, "encode_chunk"):
+        raise ModelLoadError(
+            f"{name} ({model_class}) is not a streaming model; Tingxie's FunASR engine needs "
+            "a streaming Paraformer such as paraformer-zh-streaming"
+        )
+    info = ModelInfo(
+        name=name, backend="funasr", path=str(path), streaming=True, device=device
+    )
+    return ParaformerDecoder(automodel, info)
+
+
+def write_random_weights(model_dir: Path, seed: int) -> int:
+    """Build the model described by ``model_dir``'s config with FunASR's own classes,
+    initialised randomly from ``seed``, and save its state_dict as ``model.pt``.
+
+    Returns the number of parameters.
+    """
+    funasr = _funasr()
+    import torch
+
+    with contextlib.redirect_stdout(sys.stderr):
+        automodel = funasr.AutoModel(
+            model=str(model_dir),
+            device="cpu",
+            ncpu=1,
+            seed=seed,  # AutoModel seeds torch/numpy/random itself before building
+            disable_update=True,
+            disable_pbar=True,
+            disable_log=True,
+        )
+    model = automodel.model
+    torch.save(model.state_dict(), model_dir / "model.pt")
+    return sum(p.numel() for p in model.parameters())

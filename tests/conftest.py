@@ -1,0 +1,31 @@
+"""Fixtures shared by every test layer: synthetic FunASR models built once per run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Model lookups in tests must never reach a hub: an endpoint that refuses at once.
+os.environ.setdefault("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real paraformer-zh-streaming directory (tiny size, random weights, seed 0)."""
+    from engine import synthetic
+
+    out = tmp_path_factory.mktemp("models") / "tiny"
+    synthetic.write(out, "tiny", seed=0)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_recognizer(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
+    """The tiny synthetic model loaded once through the real loader (1 torch thread)."""
+    from engine.loader import EngineConfig, load_recognizer
+
+    recognizer = load_recognizer(EngineConfig(model=str(tiny_model_dir), threads=1))
+    yield recognizer
+    recognizer.close()

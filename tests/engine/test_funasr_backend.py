@@ -1,0 +1,189 @@
+"""The real FunASR code on a synthetic model: parity with FunASR's own streaming decode."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
+from engine.loader import EngineConfig, load_recognizer
+from engine.streaming import StreamingRecognizer
+
+pytestmark = pytest.mark.slow
+
+CHUNK = 9600
+
+
+def speechlike(seed: int, seconds: float) -> np.ndarray:
+    """Deterministic test audio: noise bursts and tones with pauses, int16."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    envelope = (np.sin(2 * np.pi * rng.uniform(0.5, 3) * t) > -0.2).astype(np.float32)
+    voice = np.sin(2 * np.pi * rng.uniform(120, 300) * t) + 0.5 * rng.standard_normal(n)
+    return (np.clip(0.25 * envelope * voice, -1, 1) * 32767).astype(np.int16)
+
+
+def funasr_reference(recognizer: StreamingRecognizer, audio: np.ndarray) -> str:
+    """FunASR's documented streaming loop: ``AutoModel.generate`` on 600 ms pieces,
+    ``is_final`` on the last, texts concatenated."""
+    automodel = recognizer.decoder.automodel  # type: ignore[attr-defined]
+    x = audio.astype(np.float32) / 32768.0
+    pieces = max(1, -(-len(x) // CHUNK))
+    cache: dict = {}
+    text = ""
+    for i in range(pieces):
+        out = automodel.generate(
+            input=x[i * CHUNK : (i + 1) * CHUNK],
+            cache=cache,
+            is_final=i == pieces - 1,
+            chunk_size=[0, 10, 5],
+            encoder_chunk_look_back=4,
+            decoder_chunk_look_back=1,
+            disable_pbar=True,
+        )
+        text += out[0]["text"]
+    return text
+
+
+def session_final(recognizer: StreamingRecognizer, audio: np.ndarray, piece: int):  # type: ignore[no-untyped-def]
+    session = recognizer.open_session()
+    for i in range(0, len(audio), piece):
+        session.feed(audio[i : i + piece])
+    final = session.finish().result(timeout=60)
+    session.close()
+    return final
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    seed=st.integers(0, 10_000),
+    seconds=st.floats(0.2, 4.0),
+    piece=st.integers(16, 32000),  # 1 ms to 2 s
+)
+def test_session_matches_funasr_generate_token_for_token(
+    tiny_recognizer: StreamingRecognizer, seed: int, seconds: float, piece: int
+) -> None:
+    audio = speechlike(seed, seconds)
+    final = session_final(tiny_recognizer, audio, piece)
+    reference = funasr_reference(tiny_recognizer, audio)
+    assert "".join(final.tokens) == reference
+    assert final.text == reference
+    assert final.is_final
+
+
+@pytest.mark.parametrize("tail_ms", [60, 200, 299])
+def test_tokens_in_the_last_300_ms_reach_the_final(
+    tiny_recognizer: StreamingRecognizer, tail_ms: int
+) -> None:
+    audio = speechlike(7, 1.8 + tail_ms / 1000)
+    session = tiny_recognizer.open_session()
+    partial = session.feed(audio).result(timeout=60)
+    final = session.finish().result(timeout=60)
+    assert final.text.startswith(partial.text)
+    assert len(final.tokens) > len(partial.tokens), "the tail added nothing"
+    assert final.text == funasr_reference(tiny_recognizer, audio)
+    # and the tail matters: without it the decode is different
+    assert funasr_reference(tiny_recognizer, audio[: -tail_ms * 16]) != final.text
+
+
+def test_confidence_and_timing_are_computed(tiny_recognizer: StreamingRecognizer) -> None:
+    final = session_final(tiny_recognizer, speechlike(3, 2.0), 1600)
+    assert final.tokens
+    assert 0.0 < final.confidence < 1.0
+    other = session_final(tiny_recognizer, speechlike(4, 2.0), 1600)
+    assert other.confidence != final.confidence
+    assert final.processing_time_ms > 0 and final.audio_ms == pytest.approx(2000.0)
+
+
+def test_eight_threads_at_once_give_the_sequential_texts(
+    tiny_recognizer: StreamingRecognizer,
+) -> None:
+    audios = [speechlike(100 + i, 1.5 + 0.3 * i) for i in range(8)]
+    sequential = [session_final(tiny_recognizer, a, 3200).text for a in audios]
+    results: list[str | None] = [None] * 8
+
+    def speaker(i: int) -> None:
+        results[i] = session_final(tiny_recognizer, audios[i], 800 + 100 * i).text
+
+    threads = [threading.Thread(target=speaker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == sequential
+    assert len(set(sequential)) == 8
+
+
+@pytest.mark.timeout(60)
+def test_a_missing_named_model_fails_fast_with_an_explanation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODELSCOPE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9")  # refuses at once
+    with pytest.raises(ModelDownloadError) as err:
+        load_recognizer(EngineConfig(model="paraformer-zh-streaming"))
+    message = str(err.value)
+    assert "iic/speech_paraformer-large_asr_nat-zh-cn-16k-common-vocab8404-online" in message
+    assert "cannot reach http://127.0.0.1:9" in message
+    assert str(tmp_path / "cache") in message  # where it looked, and where to put it
+    with pytest.raises(ModelNotFoundError, match="downloading is turned off"):
+        load_recognizer(EngineConfig(model="paraformer-zh-streaming", allow_download=False))
+
+
+@pytest.mark.timeout(60)
+def test_a_missing_directory_fails_fast(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="does not exist"):
+        load_recognizer(EngineConfig(model=str(tmp_path / "nowhere")))
+
+
+def test_a_broken_model_directory_is_a_load_error(tmp_path: Path, tiny_model_dir: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for f in tiny_model_dir.iterdir():
+        (broken / f.name).write_bytes(f.read_bytes())
+    (broken / "model.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelLoadError, match="cannot load the model"):
+        load_recognizer(EngineConfig(model=str(broken), threads=1))
+
+
+def test_transcribe_prints_the_funasr_text_on_the_last_line(
+    tmp_path: Path, tiny_model_dir: Path, tiny_recognizer: StreamingRecognizer
+) -> None:
+    audio = speechlike(11, 2.7)
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, audio, 16000, subtype="PCM_16")
+    run = subprocess.run(
+        [sys.executable, "-m", "tingxie", "transcribe", str(wav), "--model", str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == funasr_reference(tiny_recognizer, audio)
+
+
+def test_transcribe_reports_an_unreadable_file(tmp_path: Path, tiny_model_dir: Path) -> None:
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"garbage")
+    run = subprocess.run(
+        [sys.executable, "-m", "tingxie", "transcribe", str(bad), "--model", str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1
+    assert "cannot read audio file" in run.stderr
+    assert run.stdout == ""

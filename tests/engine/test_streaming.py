@@ -1,0 +1,166 @@
+"""The session/worker machinery, with the fake decoder (the model itself is tested in
+test_funasr_backend.py)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.errors import AudioFormatError, EngineClosedError, RecognitionError
+from engine.fake import FakeDecoder, tone
+from engine.streaming import StreamingRecognizer
+
+
+@pytest.fixture
+def recognizer():  # type: ignore[no-untyped-def]
+    r = StreamingRecognizer(FakeDecoder())
+    yield r
+    r.close()
+
+
+def loud_then_quiet() -> np.ndarray:
+    return np.concatenate([tone(0.3, 0.6), tone(0.1, 0.6), tone(0.47, 0.4)])
+
+
+def test_pieces_of_any_size_give_the_same_text(recognizer: StreamingRecognizer) -> None:
+    audio = loud_then_quiet()
+    finals = []
+    for piece in (1, 160, 9599, 9600, 9601, len(audio)):
+        s = recognizer.open_session()
+        for i in range(0, len(audio), piece):
+            s.feed(audio[i : i + piece])
+        finals.append(s.finish().result(timeout=10).text)
+    assert finals == ["六二九"] * 6
+
+
+def test_partials_grow_and_the_final_flushes_the_tail(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    first = s.feed(tone(0.3, 0.6)).result(timeout=10)
+    second = s.feed(tone(0.47, 0.4)).result(timeout=10)  # < one chunk: nothing new yet
+    final = s.finish().result(timeout=10)
+    assert (first.text, first.is_final) == ("六", False)
+    assert second.text == "六"
+    assert (final.text, final.is_final) == ("六九", True)
+    assert final.audio_ms == pytest.approx(1000.0)
+
+
+def test_confidence_is_the_mean_token_probability(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    s.feed(np.concatenate([tone(0.3, 0.6), tone(0.1, 0.6)]))
+    final = s.finish().result(timeout=10)
+    # FakeDecoder gives probability 0.5 + rms per token
+    assert final.confidence == pytest.approx(((0.5 + 0.3) + (0.5 + 0.1)) / 2, abs=1e-3)
+    empty = s.finish().result(timeout=10)
+    assert (empty.text, empty.confidence) == ("", 0.0)
+
+
+def test_after_finish_the_session_starts_a_new_utterance(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    s.feed(tone(0.3, 0.6))
+    s.finish()
+    s.feed(tone(0.1, 0.6))
+    assert s.finish().result(timeout=10).text == "二"
+
+
+def test_reset_discards_the_utterance_but_not_an_earlier_final(
+    recognizer: StreamingRecognizer,
+) -> None:
+    s = recognizer.open_session()
+    s.feed(tone(0.3, 0.6))
+    earlier = s.finish()
+    s.feed(tone(0.47, 1.2))
+    s.reset()
+    s.feed(tone(0.1, 0.6))
+    assert earlier.result(timeout=10).text == "六"
+    assert s.finish().result(timeout=10).text == "二"
+
+
+def test_bad_audio_is_refused_at_once(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    with pytest.raises(AudioFormatError):
+        s.feed(b"\x00\x01\x02")
+    s.feed(tone(0.3, 0.6))
+    assert s.finish().result(timeout=10).text == "六"
+
+
+def test_a_model_failure_fails_that_utterance_only() -> None:
+    r = StreamingRecognizer(FakeDecoder(fail_on="九"))
+    try:
+        s = r.open_session()
+        s.feed(tone(0.3, 0.6))
+        failing = s.feed(tone(0.47, 0.6))
+        with pytest.raises(RecognitionError, match="fake failure"):
+            failing.result(timeout=10)
+        s.reset()
+        s.feed(tone(0.1, 0.6))
+        assert s.finish().result(timeout=10).text == "二"
+        other = r.open_session()
+        other.feed(tone(0.3, 0.6))
+        assert other.finish().result(timeout=10).text == "六"
+    finally:
+        r.close()
+
+
+def test_only_the_worker_thread_calls_the_model() -> None:
+    seen: set[str] = set()
+
+    class Recording(FakeDecoder):
+        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            seen.add(threading.current_thread().name)
+            return super().decode(state, samples, is_final)
+
+    r = StreamingRecognizer(Recording())
+    try:
+        s = r.open_session()
+        s.feed(tone(0.3, 1.2))
+        s.finish().result(timeout=10)
+    finally:
+        r.close()
+    assert seen == {"tingxie-inference"}
+
+
+def test_feed_returns_before_inference_finishes() -> None:
+    gate = threading.Event()
+
+    class Slow(FakeDecoder):
+        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            gate.wait(10)
+            return super().decode(state, samples, is_final)
+
+    r = StreamingRecognizer(Slow())
+    try:
+        s = r.open_session()
+        future: Future = s.feed(tone(0.3, 0.6))
+        assert not future.done()  # the caller was not blocked on the model
+        gate.set()
+        assert future.result(timeout=10).text == "六"
+    finally:
+        r.close()
+
+
+def test_closing_fails_queued_work_and_refuses_more() -> None:
+    gate = threading.Event()
+
+    class Blocked(FakeDecoder):
+        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            gate.wait(10)
+            return super().decode(state, samples, is_final)
+
+    r = StreamingRecognizer(Blocked())
+    s = r.open_session()
+    first = s.feed(tone(0.3, 0.6))
+    queued = s.finish()
+    closer = threading.Thread(target=r.close)
+    closer.start()
+    gate.set()
+    closer.join(10)
+    assert first.result(timeout=10).text == "六"
+    assert queued.done()
+    with pytest.raises(EngineClosedError):
+        s.feed(tone(0.3, 0.6))
+    with pytest.raises(EngineClosedError):
+        r.open_session()
