@@ -64,6 +64,14 @@ class ChunkDecoder(Protocol):
         ...
 
 
+class RevisingDecoder(ChunkDecoder, Protocol):
+    """A decoder whose ``decode`` returns the whole utterance's tokens so far, which may
+    revise earlier ones (e.g. Whisper re-decoding the growing utterance). Marked by a
+    ``revises = True`` attribute; plain ``ChunkDecoder``s only append."""
+
+    revises: bool
+
+
 @dataclass
 class _Job:
     session: "StreamingSession"
@@ -96,6 +104,7 @@ class StreamingRecognizer:
 
     def __init__(self, decoder: ChunkDecoder, *, clock: Clock = time.perf_counter) -> None:
         self._decoder = decoder
+        self._revises = bool(getattr(decoder, "revises", False))
         self._clock = clock
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
@@ -161,9 +170,9 @@ class StreamingRecognizer:
                 utt = _Utterance(job.utterance, self._decoder.new_state())
                 session._utterance = utt
             for chunk in job.chunks:
-                utt.tokens.extend(self._decoder.decode(utt.state, int16_to_float(chunk), False))
+                self._decode(utt, chunk, False)
             if job.tail is not None:
-                utt.tokens.extend(self._decoder.decode(utt.state, int16_to_float(job.tail), True))
+                self._decode(utt, job.tail, True)
                 session._utterance = None
         except Exception as exc:  # the model failed: translate at the engine boundary
             log.exception("decoding failed")
@@ -171,6 +180,13 @@ class StreamingRecognizer:
             job.future.set_exception(RecognitionError(f"the model failed while decoding: {exc}"))
             return
         job.future.set_result(self._result(job, utt.tokens))
+
+    def _decode(self, utt: _Utterance, samples: npt.NDArray[np.int16], final: bool) -> None:
+        tokens = self._decoder.decode(utt.state, int16_to_float(samples), final)
+        if self._revises:
+            utt.tokens = list(tokens)
+        else:
+            utt.tokens.extend(tokens)
 
     def _result(self, job: _Job, tokens: Sequence[Token]) -> Result:
         texts = tuple(t.text for t in tokens)
