@@ -1,0 +1,602 @@
+"""The ``/ws/asr`` protocol, without I/O.
+
+Client messages (``str`` JSON or ``bytes`` of raw PCM) are parsed into typed messages;
+server messages are typed values serialized in the seed service's field layout.
+``ConnectionProtocol`` is the per-connection state machine: it takes what a client sent
+and returns the ordered ``Action``s the I/O adapter (``server.app``) must carry out —
+messages to send and engine calls whose results come back later through
+``partial_ready`` / ``final_ready`` / ``engine_failed``.
+
+Wire format (compatible with the seed service)::
+
+    client -> {"type": "control", "command": "start"|"stop"|"reset", "timestamp": 1698756432000}
+    client -> {"type": "audio", "data": "<base64 int16 LE PCM, 16 kHz mono>", "timestamp": ...}
+    client -> a binary frame of raw int16 LE PCM (Tingxie extension)
+    server -> {"type": "status", "code": 200, "message": "...", "timestamp": ...}
+    server -> {"type": "result", "mode": "partial"|"final", "text": "...", "timestamp": ...,
+               "confidence": 0.93, "processing_time_ms": 12.5}
+    server -> {"type": "error", "code": 400, "message": "...", "timestamp": ...}
+
+Error codes are the members of ``ErrorCode``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+from .errors import ProtocolError
+
+__all__ = [
+    "Audio",
+    "Command",
+    "Control",
+    "ErrorCode",
+    "ErrorMessage",
+    "ProtocolError",
+    "ResultMessage",
+    "StatusMessage",
+    "parse_client_message",
+    "parse_server_message",
+    "ConnectionProtocol",
+    "Reply",
+    "BeginUtterance",
+    "Feed",
+    "Finish",
+    "Discard",
+    "IgnoredAudio",
+]
+
+SAMPLE_RATE = 16000
+BYTES_PER_SECOND = SAMPLE_RATE * 2
+
+
+class ErrorCode(enum.IntEnum):
+    """The ``code`` of every ``error`` message the service sends."""
+
+    BAD_REQUEST = 400
+    """Not JSON, not an object, nested too deep, unknown ``type`` or ``command``,
+    a missing or mistyped field."""
+    IDLE_TIMEOUT = 408
+    """No message for WS_TIMEOUT seconds; sent just before the server closes the connection."""
+    NOT_RECORDING = 409
+    """``stop`` without a ``start`` before it."""
+    TOO_LARGE = 413
+    """A message over the size limit (1 MiB), or audio beyond the maximum utterance length
+    (that audio is dropped; ``stop`` still delivers the final of what was kept)."""
+    BAD_AUDIO = 422
+    """``data`` is not base64, or the PCM has an odd number of bytes."""
+    RECOGNITION_FAILED = 500
+    """The model failed while decoding; the audio of that message is lost."""
+    MODEL_NOT_READY = 503
+    """``start`` while the model is still loading (or failed to load)."""
+
+
+MAX_NESTING = 32
+"""JSON nested deeper than this is refused before it reaches the parser's recursion limit."""
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- client messages ------------------------------------------------------------------
+
+
+class Command(enum.Enum):
+    START = "start"
+    STOP = "stop"
+    RESET = "reset"
+
+
+Timestamp = Union[int, float, None]
+
+
+def _timestamp(obj: dict[str, Any]) -> Timestamp:
+    value = obj.get("timestamp")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST,
+            f"'timestamp' must be a number (milliseconds), got {type(value).__name__}",
+        )
+    return value
+
+
+def _with_timestamp(obj: dict[str, Any], timestamp: Timestamp) -> dict[str, Any]:
+    if timestamp is not None:
+        obj["timestamp"] = timestamp
+    return obj
+
+
+@dataclass(frozen=True)
+class Control:
+    """``{"type": "control", "command": ..., "timestamp": ...}``."""
+
+    command: Command
+    timestamp: Timestamp = None
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> "Control":
+        """From a decoded JSON object whose ``type`` is ``control``; raises ``ProtocolError``."""
+        command = obj.get("command")
+        if command is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "control message without 'command'")
+        if not isinstance(command, str):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"'command' must be a string, got {type(command).__name__}",
+            )
+        try:
+            parsed = Command(command)
+        except ValueError:
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"unknown command {_clip(command)!r}: expected start, stop or reset",
+            ) from None
+        return cls(parsed, _timestamp(obj))
+
+    def serialize(self) -> str:
+        return json.dumps(
+            _with_timestamp({"type": "control", "command": self.command.value}, self.timestamp)
+        )
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Audio for the utterance in progress: int16 little-endian PCM, 16 kHz mono.
+
+    Arrives as ``{"type": "audio", "data": "<base64>"}`` or as a binary frame (``binary``).
+    """
+
+    pcm: bytes
+    timestamp: Timestamp = None
+    binary: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return len(self.pcm) / BYTES_PER_SECOND
+
+    @classmethod
+    def parse(cls, obj: dict[str, Any]) -> "Audio":
+        """From a decoded JSON object whose ``type`` is ``audio``; raises ``ProtocolError``."""
+        data = obj.get("data")
+        if data is None:
+            raise ProtocolError(ErrorCode.BAD_REQUEST, "audio message without 'data'")
+        if not isinstance(data, str):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"'data' must be a base64 string, got {type(data).__name__}",
+            )
+        timestamp = _timestamp(obj)
+        try:
+            # Whitespace is tolerated (base64.encodebytes adds newlines); anything else is not.
+            pcm = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError(ErrorCode.BAD_AUDIO, "'data' is not valid base64") from None
+        return cls.from_pcm(pcm, timestamp)
+
+    @classmethod
+    def from_pcm(cls, pcm: bytes, timestamp: Timestamp = None, binary: bool = False) -> "Audio":
+        if len(pcm) % 2:
+            raise ProtocolError(
+                ErrorCode.BAD_AUDIO,
+                f"16-bit PCM needs an even number of bytes, got {len(pcm)}",
+            )
+        return cls(bytes(pcm), timestamp, binary)
+
+    def serialize(self) -> str | bytes:
+        if self.binary:
+            return self.pcm
+        payload = {"type": "audio", "data": base64.b64encode(self.pcm).decode("ascii")}
+        return json.dumps(_with_timestamp(payload, self.timestamp))
+
+
+ClientMessage = Union[Control, Audio]
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _nesting_depth(text: str) -> int:
+    """Deepest bracket nesting outside JSON strings (a cheap scan, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_client_message(data: str | bytes, max_bytes: int) -> ClientMessage:
+    """Parse one WebSocket message from a client.
+
+    ``str`` is JSON (``control`` or ``audio``), ``bytes`` is raw PCM. Raises
+    ``ProtocolError`` with an ``ErrorCode``: 413 over ``max_bytes`` (UTF-8 size),
+    400 for malformed JSON or fields, 422 for bad audio.
+    """
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        size = len(data)
+        if size > max_bytes:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"message of {size} bytes is over the limit of {max_bytes} bytes",
+            )
+        return Audio.from_pcm(bytes(data), binary=True)
+    size = len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE,
+            f"message of {size} bytes is over the limit of {max_bytes} bytes",
+        )
+    if _nesting_depth(data) > MAX_NESTING:
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"JSON nested deeper than {MAX_NESTING} levels"
+        )
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"invalid JSON: {_clip(str(exc), 80)}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"a message must be a JSON object, got {type(obj).__name__}"
+        )
+    kind = obj.get("type")
+    if kind is None:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "message without 'type'")
+    if kind == "control":
+        return Control.parse(obj)
+    if kind == "audio":
+        return Audio.parse(obj)
+    if isinstance(kind, str):
+        raise ProtocolError(
+            ErrorCode.BAD_REQUEST, f"unknown type {_clip(kind)!r}: expected control or audio"
+        )
+    raise ProtocolError(
+        ErrorCode.BAD_REQUEST, f"'type' must be a string, got {type(kind).__name__}"
+    )
+
+
+# --- server messages ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusMessage:
+    code: int
+    message: str
+    timestamp: int
+
+    def serialize(self) -> str:
+        return json.dumps(
+            {"type": "status", "code": self.code, "message": self.message,
+             "timestamp": self.timestamp},
+            ensure_ascii=False,
+        )
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    code: int
+    message: str
+    timestamp: int
+
+    def serialize(self) -> str:
+        return json.dumps(
+            {"type": "error", "code": self.code, "message": self.message,
+             "timestamp": self.timestamp},
+            ensure_ascii=False,
+        )
+
+
+@dataclass(frozen=True)
+class ResultMessage:
+    """A recognition result: ``mode`` is ``partial`` (the utterance so far) or ``final``."""
+
+    mode: str
+    text: str
+    timestamp: int
+    confidence: float
+    processing_time_ms: float
+
+    @property
+    def is_final(self) -> bool:
+        return self.mode == "final"
+
+    def serialize(self) -> str:
+        return json.dumps(
+            {
+                "type": "result",
+                "mode": self.mode,
+                "text": self.text,
+                "timestamp": self.timestamp,
+                "confidence": round(self.confidence, 4),
+                "processing_time_ms": round(self.processing_time_ms, 1),
+            },
+            ensure_ascii=False,
+        )
+
+
+ServerMessage = Union[StatusMessage, ErrorMessage, ResultMessage]
+
+
+def parse_server_message(data: str) -> ServerMessage:
+    """Parse what the server sent (for clients and tests); raises ``ProtocolError`` (400)
+    for anything outside the documented layout."""
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, "invalid JSON") from None
+    try:
+        kind = obj["type"]
+        if kind == "status":
+            if set(obj) != {"type", "code", "message", "timestamp"}:
+                raise KeyError(sorted(obj))
+            return StatusMessage(_int(obj["code"]), _str(obj["message"]), _int(obj["timestamp"]))
+        if kind == "error":
+            if set(obj) != {"type", "code", "message", "timestamp"}:
+                raise KeyError(sorted(obj))
+            code = _int(obj["code"])
+            if code not in {c.value for c in ErrorCode}:
+                raise KeyError(f"undocumented code {code}")
+            return ErrorMessage(code, _str(obj["message"]), _int(obj["timestamp"]))
+        if kind == "result":
+            fields = {"type", "mode", "text", "timestamp", "confidence", "processing_time_ms"}
+            if set(obj) != fields or obj["mode"] not in ("partial", "final"):
+                raise KeyError(sorted(obj))
+            return ResultMessage(
+                obj["mode"], _str(obj["text"]), _int(obj["timestamp"]),
+                _num(obj["confidence"]), _num(obj["processing_time_ms"]),
+            )
+        raise KeyError(kind)
+    except (KeyError, TypeError) as exc:
+        raise ProtocolError(ErrorCode.BAD_REQUEST, f"not a server message: {exc}") from None
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected int, got {value!r}")
+    return value
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected number, got {value!r}")
+    return float(value)
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected str, got {value!r}")
+    return value
+
+
+# --- the per-connection state machine -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Send this message now (after everything queued before it)."""
+
+    message: ServerMessage
+
+
+@dataclass(frozen=True)
+class BeginUtterance:
+    """A new utterance starts: make sure an engine session is open."""
+
+    utterance: int
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Feed ``pcm`` to the engine session; pass the result to ``partial_ready`` in queue
+    order. ``report`` False: the result must not produce a reply (another reply answers
+    that audio message)."""
+
+    utterance: int
+    pcm: bytes
+    report: bool = True
+
+
+@dataclass(frozen=True)
+class Finish:
+    """End the utterance in the engine; pass the result to ``final_ready`` in queue order."""
+
+    utterance: int
+
+
+@dataclass(frozen=True)
+class Discard:
+    """Discard the utterance in progress in the engine (``Session.reset``)."""
+
+    utterance: int
+
+
+@dataclass(frozen=True)
+class IgnoredAudio:
+    """Audio that arrived outside start...stop, ignored without reply (for ``/stats``)."""
+
+    nbytes: int
+
+
+Action = Union[Reply, BeginUtterance, Feed, Finish, Discard, IgnoredAudio]
+
+
+class State(enum.Enum):
+    IDLE = "idle"
+    RECORDING = "recording"
+
+
+class ConnectionProtocol:
+    """What one connection answers, in order, with no I/O.
+
+    Feed it every client message with ``receive``; carry out the returned actions in
+    order. Results of ``Feed``/``Finish`` actions must be handed back in the same order
+    the actions were returned (``partial_ready``/``final_ready``/``engine_failed``): the
+    adapter queues them behind the replies emitted before them, so replies go out in the
+    order of the messages that caused them.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_message_bytes: int = 1 << 20,
+        max_utterance_s: float = 300.0,
+        clock_ms: Callable[[], int] = _now_ms,
+    ) -> None:
+        self.max_message_bytes = max_message_bytes
+        self.max_utterance_bytes = int(max_utterance_s * SAMPLE_RATE) * 2
+        self._clock_ms = clock_ms
+        self.state = State.IDLE
+        self._utterance = 0  # number of the current (or last) utterance
+        self._fed = 0  # bytes of the current utterance fed to the engine
+        self._over_limit_told = False
+        self._discarded: set[int] = set()
+        self._last_partial: tuple[int, str] = (0, "")
+
+    # --- messages -----------------------------------------------------------------
+    def connected(self) -> list[Action]:
+        return [Reply(self._status("connected"))]
+
+    def receive(self, data: str | bytes, *, engine_ready: bool = True) -> list[Action]:
+        """Actions answering one client message. Never raises for any input.
+
+        ``engine_ready`` is whether the model is loaded (``start`` is refused with 503
+        otherwise).
+        """
+        try:
+            message = parse_client_message(data, self.max_message_bytes)
+        except ProtocolError as exc:
+            return [Reply(self._error(exc.code, exc.message))]
+        if isinstance(message, Audio):
+            return self._audio(message)
+        if message.command is Command.START:
+            return self._start(engine_ready)
+        if message.command is Command.STOP:
+            return self._stop()
+        return self._reset()
+
+    def close(self) -> list[Action]:
+        """The connection is about to close (idle timeout, server shutdown): finish the
+        utterance in flight so its final is delivered."""
+        if self.state is State.RECORDING:
+            self.state = State.IDLE
+            return [Finish(self._utterance)]
+        return []
+
+    def engine_lost(self) -> list[Action]:
+        """The engine refused a call (closed, e.g. the model is being replaced): drop the
+        utterance and tell the client."""
+        self.state = State.IDLE
+        self._discarded.add(self._utterance)
+        return [Reply(self._error(ErrorCode.MODEL_NOT_READY, "the model is not available"))]
+
+    def _start(self, engine_ready: bool) -> list[Action]:
+        if self.state is State.RECORDING:
+            return [Reply(self._status("already recording"))]
+        if not engine_ready:
+            return [Reply(self._error(ErrorCode.MODEL_NOT_READY,
+                                      "the model is not loaded yet; try again shortly"))]
+        self.state = State.RECORDING
+        self._utterance += 1
+        self._fed = 0
+        self._over_limit_told = False
+        return [BeginUtterance(self._utterance), Reply(self._status("recording started"))]
+
+    def _stop(self) -> list[Action]:
+        if self.state is not State.RECORDING:
+            return [Reply(self._error(ErrorCode.NOT_RECORDING,
+                                      "stop without start: not recording"))]
+        self.state = State.IDLE
+        return [Reply(self._status("recording stopped")), Finish(self._utterance)]
+
+    def _reset(self) -> list[Action]:
+        if self.state is not State.RECORDING:
+            return [Reply(self._status("reset"))]
+        self.state = State.IDLE
+        self._discarded.add(self._utterance)
+        return [Discard(self._utterance), Reply(self._status("reset: utterance discarded"))]
+
+    def _audio(self, audio: Audio) -> list[Action]:
+        if self.state is not State.RECORDING:
+            return [IgnoredAudio(len(audio.pcm))]
+        room = self.max_utterance_bytes - self._fed
+        if len(audio.pcm) <= room:
+            self._fed += len(audio.pcm)
+            return [Feed(self._utterance, audio.pcm)]
+        actions: list[Action] = []
+        if room > 0:
+            self._fed += room
+            actions.append(Feed(self._utterance, audio.pcm[:room], report=False))
+        if not self._over_limit_told:
+            self._over_limit_told = True
+            seconds = self.max_utterance_bytes / BYTES_PER_SECOND
+            actions.append(Reply(self._error(
+                ErrorCode.TOO_LARGE,
+                f"utterance longer than {seconds:g} s: further audio is dropped until stop",
+            )))
+        return actions
+
+    # --- engine results -------------------------------------------------------------
+    def partial_ready(
+        self, utterance: int, text: str, confidence: float, processing_time_ms: float
+    ) -> ResultMessage | None:
+        """The partial to send for a ``Feed``'s result, or None (text unchanged, or the
+        utterance was discarded)."""
+        if utterance in self._discarded:
+            return None
+        last_utterance, last_text = self._last_partial
+        previous = last_text if last_utterance == utterance else ""
+        if text == previous:
+            return None
+        self._last_partial = (utterance, text)
+        return ResultMessage("partial", text, self._clock_ms(), confidence, processing_time_ms)
+
+    def final_ready(
+        self, utterance: int, text: str, confidence: float, processing_time_ms: float
+    ) -> ResultMessage:
+        """The final to send for a ``Finish``'s result."""
+        self._last_partial = (utterance, "")
+        return ResultMessage("final", text, self._clock_ms(), confidence, processing_time_ms)
+
+    def engine_failed(self, utterance: int, reason: str, final: bool) -> list[ServerMessage]:
+        """What to send when a ``Feed`` or ``Finish`` failed in the engine. A failed
+        ``Finish`` still yields a final (the text recognised so far) after the error, so a
+        client waiting for its final is not left hanging."""
+        messages: list[ServerMessage] = [
+            self._error(ErrorCode.RECOGNITION_FAILED, f"recognition failed: {reason}")
+        ]
+        if final:
+            last_utterance, last_text = self._last_partial
+            text = last_text if last_utterance == utterance else ""
+            messages.append(self.final_ready(utterance, text, 0.0, 0.0))
+        return messages
+
+    def idle_timeout(self, seconds: float) -> ErrorMessage:
+        return self._error(ErrorCode.IDLE_TIMEOUT, f"no message for {seconds:g} s: closing")
+
+    def _status(self, message: str) -> StatusMessage:
+        return StatusMessage(200, message, self._clock_ms())
+
+    def _error(self, code: int, message: str) -> ErrorMessage:
+        return ErrorMessage(int(code), message, self._clock_ms())
