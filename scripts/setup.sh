@@ -2,6 +2,7 @@
 # Creates (or updates) the virtual environment in .venv with everything Tingxie needs.
 #   scripts/setup.sh          the app
 #   scripts/setup.sh test     the app and its test tools (plus system packages, as root)
+#   scripts/setup.sh package  the app and PyInstaller (packaging/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -15,10 +16,13 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 # funasr without its declared dependencies (see pyproject.toml).
 "${pip[@]}" --no-deps funasr==1.4.16
 if [ "${1:-}" = test ]; then
-  "${pip[@]}" -e '.[test]'
+  # package: the suite builds the PyInstaller bundle (tests/packaging).
+  "${pip[@]}" -e '.[test,package]'
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     scripts/system-packages.sh
   fi
+elif [ "${1:-}" = package ]; then
+  "${pip[@]}" -e '.[package]'
 else
   "${pip[@]}" -e .
 fi
