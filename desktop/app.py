@@ -1,0 +1,192 @@
+"""Building and running the desktop app. ``run`` is what ``tingxie.__main__`` calls;
+``build`` assembles the same window for tests."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+from PySide6.QtCore import QLocale, QSettings
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from engine.handle import EngineHandle, EngineState, Loader
+
+from .audio import AudioSource, SoundDeviceSource
+from .bridge import EngineBridge
+from .dictation import Dictation, DictationConfig
+from .history import History, data_dir
+from .i18n import Texts, choose_language
+from .service import ConnectionsListener, EmbeddedServer, ServiceController
+from .settings import AppSettings
+from .window import MainWindow, ModelChooser, ask_model_folder, asset_path
+
+log = logging.getLogger(__name__)
+
+HandleFactory = Callable[[Optional[str]], EngineHandle]
+"""Given the model the user last chose in the window (None if never), builds the handle."""
+
+ServerFactory = Callable[[EngineHandle, str, int, ConnectionsListener], EmbeddedServer]
+"""``(handle, host, port, on_connections) -> server`` sharing the app's engine, not started
+(see ``desktop.service``)."""
+
+LoaderFor = Callable[[str], Loader]
+"""Builds an ``EngineHandle`` loader for a model name or local folder."""
+
+ORGANIZATION = "Tingxie"
+APPLICATION = "tingxie"
+
+
+def default_settings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+
+def default_loader_for(model: str) -> Loader:
+    """Loads ``model`` with the engine's defaults (imported only when a model is chosen)."""
+    from engine.loader import EngineConfig, load_recognizer
+
+    config = EngineConfig(model=model)
+    return lambda progress: load_recognizer(config, progress)
+
+
+def default_server_factory() -> Optional[ServerFactory]:
+    """The ``server/`` package's background server, or None if it is not available."""
+    try:
+        from server.background import BackgroundServer
+        from server.config import ServerConfig
+    except ImportError:
+        log.info("server/ is not available: the embedded service is off")
+        return None
+
+    def factory(
+        handle: EngineHandle, host: str, port: int, on_connections: ConnectionsListener
+    ) -> EmbeddedServer:
+        return BackgroundServer(
+            handle, ServerConfig(host=host, port=port), on_connections=on_connections
+        )
+
+    return factory
+
+
+def app_icon() -> QIcon:
+    for name in ("tingxie.svg", "tingxie.png"):
+        path = asset_path(name)
+        if path.exists():
+            return QIcon(str(path))
+    return QIcon()
+
+
+@dataclass
+class DesktopApp:
+    """Everything ``build`` made; tests reach the parts through it."""
+
+    window: MainWindow
+    dictation: Dictation
+    bridge: EngineBridge
+    service: ServiceController
+    settings: AppSettings
+    handle: EngineHandle
+    history: History
+
+
+def build(
+    handle: EngineHandle,
+    *,
+    settings: AppSettings,
+    audio: AudioSource,
+    history: History,
+    server_factory: Optional[ServerFactory] = None,
+    loader_for: LoaderFor = default_loader_for,
+    config: Optional[DictationConfig] = None,
+    language: Optional[str] = None,
+    choose_model_folder: ModelChooser = ask_model_folder,
+    start: bool = True,
+) -> DesktopApp:
+    """Assemble bridge, controller, service and window (a QApplication must exist).
+
+    With ``start`` the microphone is opened, the model load started if not yet, and the
+    service started if the settings enable it.
+    """
+    bridge = EngineBridge()
+    bridge.watch(handle)
+    texts = Texts(language or choose_language(settings.language, QLocale.system().name()))
+    cfg = config or DictationConfig(idle_release_s=settings.idle_release_s)
+    dictation = Dictation(handle, audio, bridge, history, config=cfg, device=settings.microphone)
+    service = ServiceController(
+        (
+            (lambda host, port, listener: server_factory(handle, host, port, listener))
+            if server_factory
+            else None
+        ),
+        bridge.service_changed,
+    )
+
+    def model_chosen(folder: str) -> None:
+        handle.reload(folder, loader_for(folder))
+
+    window = MainWindow(
+        dictation,
+        bridge,
+        handle,
+        settings,
+        texts,
+        service,
+        on_model_chosen=model_chosen,
+        choose_model_folder=choose_model_folder,
+        icon=app_icon(),
+    )
+    if start:
+        dictation.start_audio()
+        if handle.status.state is EngineState.NOT_LOADED:
+            handle.load_in_background()
+        window.apply_service_settings()
+    return DesktopApp(window, dictation, bridge, service, settings, handle, history)
+
+
+def run(
+    handle: Union[EngineHandle, HandleFactory],
+    *,
+    argv: Optional[Sequence[str]] = None,
+    settings: Optional[QSettings] = None,
+    audio: Optional[AudioSource] = None,
+    server_factory: Union[ServerFactory, None, str] = "default",
+    loader_for: LoaderFor = default_loader_for,
+    history_dir: Optional[Path] = None,
+    service_port: Optional[int] = None,
+) -> int:
+    """Run the GUI until its window closes; returns the exit code.
+
+    ``handle`` is the shared ``EngineHandle`` or a factory given the model the user last
+    chose in the window (``tingxie --model`` should win over it). The model load is started
+    here if the handle is still NOT_LOADED. ``server_factory``: "default" uses ``server/``,
+    None disables the embedded service. ``history_dir`` overrides ``TINGXIE_DATA_DIR`` and
+    the platform data directory; ``service_port`` overrides the saved port for this run.
+    """
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv[:1]))
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Tingxie 听写")
+    app.setWindowIcon(app_icon())
+    app_settings = AppSettings(settings if settings is not None else default_settings())
+    if service_port is not None:
+        app_settings.service_port = service_port
+    if not isinstance(handle, EngineHandle):
+        handle = handle(app_settings.model)
+    factory = default_server_factory() if server_factory == "default" else server_factory
+    history = History((history_dir or data_dir()) / "history.jsonl")
+    desktop = build(
+        handle,
+        settings=app_settings,
+        audio=audio if audio is not None else SoundDeviceSource(),
+        history=history,
+        server_factory=factory,  # type: ignore[arg-type]
+        loader_for=loader_for,
+    )
+    desktop.window.show()
+    app.aboutToQuit.connect(desktop.window.shutdown)
+    code = app.exec()
+    desktop.window.shutdown()
+    return int(code)

@@ -1,0 +1,86 @@
+"""The window's words in English and Simplified Chinese. Pure: no Qt.
+
+``choose_language`` picks from a setting ("auto", "en", "zh") and the system locale name.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("en", "zh")
+
+_TEXT: dict[str, tuple[str, str]] = {
+    "app_title": ("Tingxie dictation", "听写"),
+    "hold_to_talk": ("Hold to talk\n(or hold Space)", "按住说话\n（或按住空格键）"),
+    "release_to_finish": ("Release to finish", "松开结束"),
+    "state_idle": ("Idle", "空闲"),
+    "state_listening": ("Listening…", "正在听…"),
+    "state_finishing": ("Finishing…", "正在识别…"),
+    "partial_placeholder": ("Live text appears here while you speak.", "说话时，实时文字显示在这里。"),
+    "transcript": ("Transcript", "记录"),
+    "copy": ("Copy", "复制"),
+    "copy_all": ("Copy all", "全部复制"),
+    "clear": ("Clear", "清空"),
+    "microphone": ("Microphone:", "麦克风："),
+    "default_microphone": ("System default", "系统默认"),
+    "rescan": ("Rescan", "重新扫描"),
+    "level": ("Input level", "输入音量"),
+    "latency": ("Release → text: {ms:.0f} ms", "松开到出字：{ms:.0f} 毫秒"),
+    "latency_none": ("Release → text: –", "松开到出字：–"),
+    "model": ("Model:", "模型："),
+    "model_not_loaded": ("{model}: not loaded", "{model}：未加载"),
+    "model_downloading": ("{model}: downloading {what}", "{model}：正在下载 {what}"),
+    "model_loading": ("{model}: loading…", "{model}：正在加载…"),
+    "model_ready": ("{model}: ready ({seconds:.1f} s to load)", "{model}：就绪（加载用时 {seconds:.1f} 秒）"),
+    "model_failed": ("{model}: failed — {reason}", "{model}：加载失败 — {reason}"),
+    "choose_model": ("Choose a local model folder…", "选择本地模型文件夹…"),
+    "service": ("Service:", "服务："),
+    "service_off": ("off", "已关闭"),
+    "service_starting": ("starting on {url}…", "正在启动 {url}…"),
+    "service_running": ("running at {url} — {clients} client(s)", "运行于 {url} — {clients} 个客户端"),
+    "service_failed": ("not running — {reason}", "未运行 — {reason}"),
+    "settings": ("Settings…", "设置…"),
+    "settings_title": ("Settings", "设置"),
+    "service_enabled": ("Run the WebSocket service", "运行 WebSocket 服务"),
+    "service_port": ("Service port", "服务端口"),
+    "language": ("Language (after restart)", "界面语言（重启后生效）"),
+    "language_auto": ("System", "跟随系统"),
+    "mic_ok": ("Microphone: {device}", "麦克风：{device}"),
+    "mic_released": ("Microphone released (idle); press to reopen", "麦克风已释放（空闲），按下即重新打开"),
+    "problem_no_microphone": (
+        "No microphone found. Connect one; Tingxie keeps looking. ({detail})",
+        "未找到麦克风。请连接麦克风，听写会自动重试。（{detail}）",
+    ),
+    "problem_microphone_failed": (
+        "The microphone stopped working: {detail}. Retrying…",
+        "麦克风出现故障：{detail}。正在重试…",
+    ),
+    "problem_model_not_ready": (
+        "The model is not ready yet ({detail}); try again when it is.",
+        "模型尚未就绪（{detail}），请稍后再试。",
+    ),
+    "problem_recognition_failed": ("Recognition failed: {detail}", "识别失败：{detail}"),
+    "problem_history_failed": ("Could not save the history: {detail}", "无法保存历史记录：{detail}"),
+    "copied": ("Copied", "已复制"),
+}
+
+
+def choose_language(setting: str, system_locale: str) -> str:
+    """"en" or "zh": the setting if it names one, else from the locale ("zh_CN" → "zh")."""
+    if setting in LANGUAGES:
+        return setting
+    return "zh" if system_locale.lower().startswith("zh") else "en"
+
+
+class Texts:
+    """Looks up the window's words in one language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language if language in LANGUAGES else "en"
+        self._index = LANGUAGES.index(self.language)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = _TEXT[key][self._index]
+        return text.format(**values) if values else text
+
+
+def keys() -> list[str]:
+    return list(_TEXT)

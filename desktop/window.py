@@ -1,0 +1,498 @@
+"""The main window: a big hold-to-talk button (or hold Space), live text, the transcript,
+and the state of the model, the microphone and the service.
+
+Widgets only show what the bridge's signals say and forward the user's actions to the
+``Dictation`` controller; nothing here waits on inference.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeyEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.handle import EngineHandle, EngineState, EngineStatus
+
+from .audio import AudioError
+from .bridge import EngineBridge
+from .debounce import KeyAction, PushToTalkDebounce
+from .dictation import AudioStatus, Dictation, DictationState, Problem, ProblemKind
+from .history import FinalUtterance
+from .i18n import Texts
+from .service import ServiceController, ServiceState, ServiceStatus
+from .settings import AppSettings
+
+ModelChooser = Callable[[QWidget], Optional[str]]
+"""Asks the user for a local model folder (a dialog; tests inject an answer)."""
+
+
+def ask_model_folder(parent: QWidget) -> Optional[str]:
+    folder = QFileDialog.getExistingDirectory(parent, Texts("en")("choose_model"))
+    return folder or None
+
+
+class MainWindow(QMainWindow):
+    """Hold the button or Space to dictate. Built by ``desktop.app.build``."""
+
+    def __init__(
+        self,
+        dictation: Dictation,
+        bridge: EngineBridge,
+        handle: EngineHandle,
+        settings: AppSettings,
+        texts: Texts,
+        service: ServiceController,
+        *,
+        on_model_chosen: Callable[[str], None],
+        choose_model_folder: ModelChooser = ask_model_folder,
+        icon: Optional[QIcon] = None,
+        debounce: Optional[PushToTalkDebounce] = None,
+    ) -> None:
+        super().__init__()
+        self.dictation = dictation
+        self.bridge = bridge
+        self.handle = handle
+        self.settings = settings
+        self.t = texts
+        self.service = service
+        self._on_model_chosen = on_model_chosen
+        self._choose_model_folder = choose_model_folder
+        self.debounce = debounce or PushToTalkDebounce()
+        self._problem: Optional[Problem] = None
+        self._closed = False
+
+        self.setWindowTitle(texts("app_title"))
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self._build()
+        self._connect()
+
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._release_timer.timeout.connect(self._release_timer_fired)
+        self._housekeeping = QTimer(self)
+        self._housekeeping.setInterval(500)
+        self._housekeeping.timeout.connect(self._tick)
+        self._housekeeping.start()
+
+        self.show_engine_status(handle.status)
+        self.show_service_status(service.status)
+        self.show_audio_status(dictation.audio_status)
+        self.show_state(dictation.state)
+
+    # --- layout --------------------------------------------------------------------------
+    def _build(self) -> None:
+        t = self.t
+        root = QWidget(self)
+        layout = QVBoxLayout(root)
+
+        model_row = QHBoxLayout()
+        self.model_label = QLabel()
+        self.model_label.setObjectName("modelStatus")
+        self.model_label.setWordWrap(True)
+        self.model_progress = QProgressBar()
+        self.model_progress.setMaximumWidth(180)
+        self.model_progress.hide()
+        self.choose_model_button = QPushButton(t("choose_model"))
+        model_row.addWidget(QLabel(t("model")))
+        model_row.addWidget(self.model_label, 1)
+        model_row.addWidget(self.model_progress)
+        model_row.addWidget(self.choose_model_button)
+        layout.addLayout(model_row)
+
+        service_row = QHBoxLayout()
+        self.service_label = QLabel()
+        self.service_label.setObjectName("serviceStatus")
+        self.service_label.setWordWrap(True)
+        self.settings_button = QPushButton(t("settings"))
+        service_row.addWidget(QLabel(t("service")))
+        service_row.addWidget(self.service_label, 1)
+        service_row.addWidget(self.settings_button)
+        layout.addLayout(service_row)
+
+        mic_row = QHBoxLayout()
+        self.mic_combo = QComboBox()
+        self.mic_combo.setMinimumWidth(220)
+        self.rescan_button = QPushButton(t("rescan"))
+        self.level_meter = QProgressBar()
+        self.level_meter.setRange(0, 100)
+        self.level_meter.setTextVisible(False)
+        self.level_meter.setMaximumHeight(12)
+        self.level_meter.setToolTip(t("level"))
+        mic_row.addWidget(QLabel(t("microphone")))
+        mic_row.addWidget(self.mic_combo, 1)
+        mic_row.addWidget(self.rescan_button)
+        layout.addLayout(mic_row)
+        layout.addWidget(self.level_meter)
+        self.mic_label = QLabel()
+        self.mic_label.setObjectName("micStatus")
+        layout.addWidget(self.mic_label)
+
+        self.problem_label = QLabel()
+        self.problem_label.setObjectName("problem")
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.problem_label.hide()
+        layout.addWidget(self.problem_label)
+
+        self.talk_button = QPushButton(t("hold_to_talk"))
+        self.talk_button.setObjectName("talkButton")
+        self.talk_button.setMinimumHeight(120)
+        self.talk_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Space belongs to push-to-talk
+        self.talk_button.setAutoRepeat(False)
+        font = self.talk_button.font()
+        font.setPointSize(font.pointSize() + 8)
+        self.talk_button.setFont(font)
+        layout.addWidget(self.talk_button)
+
+        status_row = QHBoxLayout()
+        self.state_label = QLabel()
+        self.state_label.setObjectName("dictationState")
+        self.latency_label = QLabel(t("latency_none"))
+        self.latency_label.setObjectName("latency")
+        status_row.addWidget(self.state_label, 1)
+        status_row.addWidget(self.latency_label)
+        layout.addLayout(status_row)
+
+        self.partial_label = QLabel()
+        self.partial_label.setObjectName("partial")
+        self.partial_label.setWordWrap(True)
+        self.partial_label.setMinimumHeight(48)
+        pfont = self.partial_label.font()
+        pfont.setPointSize(pfont.pointSize() + 4)
+        self.partial_label.setFont(pfont)
+        self.partial_label.setStyleSheet("color: #555;")
+        self.partial_label.setText(t("partial_placeholder"))
+        layout.addWidget(self.partial_label)
+
+        layout.addWidget(QLabel(t("transcript")))
+        self.transcript = QListWidget()
+        self.transcript.setObjectName("transcript")
+        self.transcript.setWordWrap(True)
+        layout.addWidget(self.transcript, 1)
+        buttons = QHBoxLayout()
+        self.copy_button = QPushButton(t("copy"))
+        self.copy_all_button = QPushButton(t("copy_all"))
+        self.clear_button = QPushButton(t("clear"))
+        for b in (self.copy_button, self.copy_all_button, self.clear_button):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        for w in (self.choose_model_button, self.settings_button, self.rescan_button):
+            w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setCentralWidget(root)
+        self.resize(640, 620)
+        self.populate_microphones()
+
+    def _connect(self) -> None:
+        b = self.bridge
+        b.dictation_state.connect(self.show_state)
+        b.partial_text.connect(self.show_partial)
+        b.final_text.connect(self.add_final)
+        b.problem_raised.connect(self.show_problem)
+        b.level_changed.connect(self.show_level)
+        b.audio_status.connect(self.show_audio_status)
+        b.engine_status.connect(self.show_engine_status)
+        b.service_status.connect(self.show_service_status)
+        self.talk_button.pressed.connect(self.start_talking)
+        self.talk_button.released.connect(self.stop_talking)
+        self.copy_button.clicked.connect(self.copy_selected)
+        self.copy_all_button.clicked.connect(self.copy_all)
+        self.clear_button.clicked.connect(self.transcript.clear)
+        self.rescan_button.clicked.connect(self.rescan)
+        self.choose_model_button.clicked.connect(self.choose_model)
+        self.settings_button.clicked.connect(self.open_settings)
+        self.mic_combo.activated.connect(self._microphone_picked)
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    # --- push to talk --------------------------------------------------------------------
+    def start_talking(self) -> None:
+        self.dictation.press()
+
+    def stop_talking(self) -> None:
+        self.dictation.release()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+        kind = event.type()
+        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and not self._closed:
+            key_event = event  # type: QKeyEvent  # type: ignore[assignment]
+            if (
+                key_event.key() == Qt.Key.Key_Space  # type: ignore[attr-defined]
+                and isinstance(watched, QWidget)
+                and watched.window() is self
+            ):
+                if kind == QEvent.Type.KeyPress:
+                    self.space_pressed()
+                else:
+                    self.space_released()
+                return True
+        return False
+
+    def space_pressed(self) -> None:
+        if self.debounce.press(time.monotonic()) is KeyAction.START:
+            self.start_talking()
+        self._release_timer.stop()
+
+    def space_released(self) -> None:
+        due = self.debounce.release(time.monotonic())
+        if due is not None:
+            self._release_timer.start(max(1, int((due - time.monotonic()) * 1000) + 1))
+
+    def _release_timer_fired(self) -> None:
+        if self.debounce.expire(time.monotonic()) is KeyAction.STOP:
+            self.stop_talking()
+        elif self.debounce.pending_release is not None:  # the timer fired a little early
+            self._release_timer.start(2)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt name)
+        # A hold whose release went to another window must not keep listening.
+        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            if self.debounce.cancel() is KeyAction.STOP:
+                self._release_timer.stop()
+                self.stop_talking()
+        super().changeEvent(event)
+
+    # --- showing events ------------------------------------------------------------------
+    def show_state(self, state: DictationState) -> None:
+        t = self.t
+        self.state_label.setText(t(f"state_{state.value}"))
+        listening = state is DictationState.LISTENING
+        self.talk_button.setText(t("release_to_finish") if listening else t("hold_to_talk"))
+        self.talk_button.setStyleSheet(
+            "background-color: #d32f2f; color: white;" if listening else ""
+        )
+        if listening and self._problem is not None and self._problem.kind in (
+            ProblemKind.MODEL_NOT_READY,
+            ProblemKind.RECOGNITION_FAILED,
+            ProblemKind.HISTORY_FAILED,
+        ):
+            self.clear_problem()
+
+    def show_partial(self, text: str) -> None:
+        self.partial_label.setText(text)
+
+    def add_final(self, utterance: FinalUtterance) -> None:
+        item = QListWidgetItem(utterance.text)
+        item.setToolTip(
+            f"{utterance.time} · {utterance.duration:.1f} s · {utterance.latency:.0f} ms"
+        )
+        self.transcript.addItem(item)
+        self.transcript.scrollToBottom()
+        self.partial_label.setText("")
+        self.latency_label.setText(self.t("latency", ms=utterance.latency))
+
+    def show_problem(self, problem: Problem) -> None:
+        self._problem = problem
+        self.problem_label.setText(self.t(f"problem_{problem.kind.value}", detail=problem.detail))
+        self.problem_label.show()
+
+    def clear_problem(self) -> None:
+        self._problem = None
+        self.problem_label.clear()
+        self.problem_label.hide()
+
+    def show_level(self, value: float) -> None:
+        self.level_meter.setValue(int(value * 100))
+
+    def show_audio_status(self, status: AudioStatus) -> None:
+        t = self.t
+        if status.ok:
+            device = status.device or t("default_microphone")
+            self.mic_label.setText(t("mic_ok", device=device) if status.open else t("mic_released"))
+            if self._problem is not None and self._problem.kind in (
+                ProblemKind.NO_MICROPHONE,
+                ProblemKind.MICROPHONE_FAILED,
+            ):
+                self.clear_problem()
+                self.populate_microphones()
+        else:
+            self.mic_label.setText(status.detail)
+            self.level_meter.setValue(0)
+
+    def show_engine_status(self, status: EngineStatus) -> None:
+        t = self.t
+        state = status.state
+        self.model_progress.hide()
+        if state is EngineState.NOT_LOADED:
+            text = t("model_not_loaded", model=status.model)
+        elif state is EngineState.DOWNLOADING:
+            text = t("model_downloading", model=status.model, what=status.detail)
+            self.model_progress.show()
+            if status.total > 0:
+                self.model_progress.setRange(0, 1000)
+                self.model_progress.setValue(int(1000 * status.done / status.total))
+            else:
+                self.model_progress.setRange(0, 0)  # busy indicator: size unknown
+        elif state is EngineState.LOADING:
+            text = t("model_loading", model=status.model)
+            self.model_progress.setRange(0, 0)
+            self.model_progress.show()
+        elif state is EngineState.READY:
+            text = t("model_ready", model=status.model, seconds=status.load_seconds)
+            if self._problem is not None and self._problem.kind is ProblemKind.MODEL_NOT_READY:
+                self.clear_problem()
+        else:
+            text = t("model_failed", model=status.model, reason=status.detail)
+        self.model_label.setText(text)
+        self.model_label.setStyleSheet(
+            "color: #b00020;" if state is EngineState.FAILED else ""
+        )
+        self.choose_model_button.setDefault(state is EngineState.FAILED)
+
+    def show_service_status(self, status: ServiceStatus) -> None:
+        t = self.t
+        if status.state is ServiceState.OFF:
+            text = t("service_off")
+        elif status.state is ServiceState.STARTING:
+            text = t("service_starting", url=status.url)
+        elif status.state is ServiceState.RUNNING:
+            text = t("service_running", url=status.url, clients=status.clients)
+        else:
+            text = t("service_failed", reason=status.error)
+        self.service_label.setText(text)
+        self.service_label.setStyleSheet(
+            "color: #b00020;" if status.state is ServiceState.FAILED else ""
+        )
+
+    # --- transcript ----------------------------------------------------------------------
+    def transcript_texts(self) -> list[str]:
+        return [self.transcript.item(i).text() for i in range(self.transcript.count())]
+
+    def copy_selected(self) -> None:
+        items = self.transcript.selectedItems()
+        if not items and self.transcript.count():
+            items = [self.transcript.item(self.transcript.count() - 1)]
+        if items:
+            QGuiApplication.clipboard().setText("\n".join(i.text() for i in items))
+
+    def copy_all(self) -> None:
+        QGuiApplication.clipboard().setText("\n".join(self.transcript_texts()))
+
+    # --- microphone, model, settings -----------------------------------------------------
+    def populate_microphones(self) -> None:
+        current = self.settings.microphone
+        self.mic_combo.clear()
+        self.mic_combo.addItem(self.t("default_microphone"), None)
+        try:
+            devices = self.dictation.devices()
+        except AudioError:
+            devices = []
+        for d in devices:
+            self.mic_combo.addItem(d.name, d.name)
+        index = self.mic_combo.findData(current) if current else 0
+        self.mic_combo.setCurrentIndex(max(0, index))
+
+    def _microphone_picked(self, index: int) -> None:
+        name = self.mic_combo.itemData(index)
+        self.settings.microphone = name
+        self.dictation.set_device(name)
+
+    def rescan(self) -> None:
+        self.populate_microphones()
+        if not self.dictation.audio_status.ok:
+            self.dictation.start_audio()
+
+    def choose_model(self) -> None:
+        folder = self._choose_model_folder(self)
+        if folder:
+            self.settings.model = folder
+            self._on_model_chosen(folder)
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.settings, self.t, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            dialog.apply()
+            self.apply_service_settings()
+
+    def apply_service_settings(self) -> None:
+        if self.settings.service_enabled and self.service.available:
+            self.service.start("127.0.0.1", self.settings.service_port)
+        else:
+            self.service.stop()
+
+    def _tick(self) -> None:
+        self.dictation.tick()
+        self.service.refresh()
+
+    # --- closing -------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Finish an utterance in progress (its final is written), stop mic and service."""
+        if self._closed:
+            return
+        self._closed = True
+        self._housekeeping.stop()
+        self._release_timer.stop()
+        app = QGuiApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+        self.dictation.close()
+        self.service.stop(wait=True)
+        self.settings.sync()
+
+
+class SettingsDialog(QDialog):
+    """Service on/off and port, UI language, microphone idle release."""
+
+    def __init__(self, settings: AppSettings, texts: Texts, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle(texts("settings_title"))
+        form = QFormLayout(self)
+        self.service_enabled = QCheckBox(texts("service_enabled"))
+        self.service_enabled.setChecked(settings.service_enabled)
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(settings.service_port)
+        self.language = QComboBox()
+        for code, label in (("auto", texts("language_auto")), ("zh", "简体中文"), ("en", "English")):
+            self.language.addItem(label, code)
+        self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        form.addRow(self.service_enabled)
+        form.addRow(texts("service_port"), self.port)
+        form.addRow(texts("language"), self.language)
+        box = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        box.accepted.connect(self.accept)
+        box.rejected.connect(self.reject)
+        form.addRow(box)
+
+    def apply(self) -> None:
+        self.settings.service_enabled = self.service_enabled.isChecked()
+        self.settings.service_port = self.port.value()
+        self.settings.language = str(self.language.currentData())
+        self.settings.sync()
+
+
+def asset_path(name: str) -> Path:
+    return Path(__file__).resolve().parent.parent / "assets" / name

@@ -1,0 +1,77 @@
+"""Desktop tests run Qt offscreen (set before anything imports Qt)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable, Iterator, Optional  # noqa: E402
+
+import pytest  # noqa: E402
+
+from desktop.audio import FakeAudioSource  # noqa: E402
+from desktop.dictation import DictationConfig  # noqa: E402
+from desktop.history import History  # noqa: E402
+from engine.fake import fake_recognizer  # noqa: E402
+from engine.handle import EngineHandle  # noqa: E402
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> History:
+    return History(tmp_path / "data" / "history.jsonl")
+
+
+@pytest.fixture
+def app_settings(tmp_path: Path) -> Any:
+    from PySide6.QtCore import QSettings
+
+    from desktop.settings import AppSettings
+
+    return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def fake_audio() -> FakeAudioSource:
+    return FakeAudioSource()
+
+
+@pytest.fixture
+def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history: History) -> Iterator[Callable[..., Any]]:
+    """Builds the real window (``desktop.app.build``) on a fake recognizer and fake mic."""
+    from desktop.app import build
+
+    built: list[Any] = []
+    handles: list[EngineHandle] = []
+
+    def make(
+        handle: Optional[EngineHandle] = None,
+        *,
+        audio: Optional[Any] = None,
+        config: Optional[DictationConfig] = None,
+        **kwargs: Any,
+    ) -> Any:
+        if handle is None:
+            handle = EngineHandle.ready(fake_recognizer())
+        handles.append(handle)
+        app = build(
+            handle,
+            settings=app_settings,
+            audio=audio if audio is not None else fake_audio,
+            history=history,
+            config=config or DictationConfig(stall_s=None, retry_s=0.05),
+            language=kwargs.pop("language", "en"),
+            **kwargs,
+        )
+        qtbot.addWidget(app.window)
+        app.window.show()
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        app.window.shutdown()
+    for handle in handles:
+        handle.close()

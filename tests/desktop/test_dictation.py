@@ -1,0 +1,215 @@
+"""The controller without widgets: fake recognizer, fake microphone, recorded events."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from desktop.audio import FakeAudioSource
+from desktop.dictation import (
+    AudioStatus,
+    Dictation,
+    DictationConfig,
+    DictationState,
+    Problem,
+    ProblemKind,
+)
+from desktop.history import FinalUtterance, History
+from engine.fake import fake_recognizer, tone
+from engine.handle import EngineHandle
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.states: list[DictationState] = []
+        self.partials: list[str] = []
+        self.finals: list[FinalUtterance] = []
+        self.problems: list[Problem] = []
+        self.audio: list[AudioStatus] = []
+        self.final_arrived = threading.Event()
+        self._changed = threading.Condition()
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+        """Block until ``predicate()`` holds after some event (False on timeout)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    def state_changed(self, state: DictationState) -> None:
+        self.states.append(state)
+        self._notify()
+
+    def partial(self, text: str) -> None:
+        self.partials.append(text)
+
+    def final(self, utterance: FinalUtterance) -> None:
+        self.finals.append(utterance)
+        self.final_arrived.set()
+        self._notify()
+
+    def problem(self, problem: Problem) -> None:
+        self.problems.append(problem)
+        self._notify()
+
+    def level(self, value: float) -> None:
+        pass
+
+    def audio_changed(self, status: AudioStatus) -> None:
+        self.audio.append(status)
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def parts(tmp_path: Path) -> Any:
+    recognizer = fake_recognizer()
+    handle = EngineHandle.ready(recognizer)
+    audio = FakeAudioSource()
+    events = Recorder()
+    clock = FakeClock()
+    history = History(tmp_path / "history.jsonl")
+    dictation = Dictation(
+        handle, audio, events, history, config=DictationConfig(stall_s=2.0, retry_s=1.0), clock=clock
+    )
+    yield dictation, audio, events, clock, history
+    dictation.close()
+    recognizer.close()
+
+
+def test_press_feed_release_gives_a_final_with_duration_and_latency(parts: Any) -> None:
+    dictation, audio, events, clock, history = parts
+    assert dictation.start_audio()
+    assert dictation.press()
+    audio.push(tone(0.2, 1.2))
+    clock.now += 1.2
+    dictation.release()
+    assert events.final_arrived.wait(5)
+    (final,) = events.finals
+    assert final.text == "四四"
+    assert final.duration == pytest.approx(1.2)
+    assert final.audio == pytest.approx(1.2)
+    assert history.read() == [final]
+    assert events.states == [DictationState.LISTENING, DictationState.FINISHING, DictationState.IDLE]
+    assert "四" in events.partials
+
+
+def test_preroll_before_the_press_is_part_of_the_utterance(parts: Any) -> None:
+    dictation, audio, events, clock, history = parts
+    dictation.start_audio()
+    audio.push(tone(0.48, 2.0))  # speech started just before the key went down
+    dictation.press()
+    audio.push(tone(0.48, 0.2))
+    dictation.release()
+    assert events.final_arrived.wait(5)
+    assert events.finals[0].audio == pytest.approx(0.6)  # 400 ms pre-roll + 200 ms held
+    assert events.finals[0].text == "九"
+
+
+def test_microphone_lost_mid_utterance_still_gives_the_final_then_recovers(parts: Any) -> None:
+    dictation, audio, events, clock, history = parts
+    dictation.start_audio()
+    dictation.press()
+    audio.push(tone(0.2, 0.7))
+    audio.unplug()
+    assert events.final_arrived.wait(5)
+    assert events.finals[0].text == "四四"  # a chunk and the 100 ms tail
+    assert events.problems[0].kind is ProblemKind.MICROPHONE_FAILED
+    assert not dictation.audio_status.ok
+    dictation.tick()  # retry too soon: nothing
+    assert not audio.running
+    audio.plug()
+    clock.now += 1.5
+    dictation.tick()
+    assert dictation.audio_status.ok and audio.running
+
+
+def test_no_microphone_is_reported_once_and_press_fails_cleanly(parts: Any) -> None:
+    dictation, audio, events, clock, history = parts
+    audio.device_names = []
+    assert not dictation.start_audio()
+    clock.now += 5
+    dictation.tick()  # a retry failing the same way stays quiet
+    assert [p.kind for p in events.problems] == [ProblemKind.NO_MICROPHONE]
+    assert not dictation.press()
+    assert dictation.state is DictationState.IDLE
+
+
+def test_a_silent_stream_counts_as_lost(parts: Any) -> None:
+    dictation, audio, events, clock, history = parts
+    dictation.start_audio()
+    clock.now += 2.5
+    dictation.tick()
+    assert not dictation.audio_status.ok
+    assert events.problems[-1].kind is ProblemKind.MICROPHONE_FAILED
+
+
+def test_idle_release_closes_the_microphone_and_press_reopens_it(tmp_path: Path) -> None:
+    recognizer = fake_recognizer()
+    audio, events, clock = FakeAudioSource(), Recorder(), FakeClock()
+    d = Dictation(
+        EngineHandle.ready(recognizer), audio, events,
+        config=DictationConfig(idle_release_s=10, stall_s=None), clock=clock,
+    )
+    d.start_audio()
+    clock.now += 11
+    d.tick()
+    assert not audio.running and d.audio_status.ok and not d.audio_status.open
+    assert d.press() and audio.running
+    d.close()
+    recognizer.close()
+
+
+def test_model_not_ready(tmp_path: Path) -> None:
+    gate = threading.Event()
+    handle = EngineHandle("slow", lambda progress: (gate.wait(5), fake_recognizer())[1])
+    events = Recorder()
+    d = Dictation(handle, FakeAudioSource(), events, config=DictationConfig(stall_s=None))
+    assert not d.press()
+    assert events.problems[0].kind is ProblemKind.MODEL_NOT_READY
+    d.close()
+
+
+def test_recognition_failure_is_reported_and_the_next_utterance_works(parts: Any) -> None:
+    dictation, audio, events, clock, history = parts
+    broken = fake_recognizer(fail_on="四")
+    dictation._handle = EngineHandle.ready(broken)  # the model was swapped for a failing one
+    dictation.start_audio()
+    dictation.press()
+    audio.push(tone(0.2, 0.7))
+    dictation.release()
+    assert events.wait(lambda: events.states[-1] is DictationState.IDLE)
+    assert events.problems and events.problems[0].kind is ProblemKind.RECOGNITION_FAILED
+    assert not events.finals
+    dictation.press()
+    audio.push(tone(0.1, 0.7))
+    dictation.release()
+    assert events.final_arrived.wait(5)
+    assert events.finals[-1].text == "二二"
+    broken.close()
+
+
+def test_close_mid_utterance_writes_the_final(tmp_path: Path) -> None:
+    recognizer = fake_recognizer(delay_s=0.05)
+    audio, events = FakeAudioSource(), Recorder()
+    history = History(tmp_path / "h.jsonl")
+    d = Dictation(EngineHandle.ready(recognizer), audio, events, history,
+                  config=DictationConfig(stall_s=None))
+    d.start_audio()
+    d.press()
+    audio.push(tone(0.3, 1.3))
+    d.close()  # still held
+    assert [u.text for u in history.read()] == ["六六六"]
+    assert not audio.running
+    recognizer.close()
