@@ -137,15 +137,33 @@ class ParaformerDecoder:
         return str(text)
 
 
+PRECISIONS = ("fp32", "int8")
+
+
 def load(
-    path: Path, *, name: str, device: str = "cpu", threads: Optional[int] = None
+    path: Path,
+    *,
+    name: str,
+    device: str = "cpu",
+    threads: Optional[int] = None,
+    precision: str = "fp32",
 ) -> ParaformerDecoder:
     """Load a streaming Paraformer from a local model directory.
 
+    ``precision="int8"`` quantizes the weights of every Linear layer to int8 (dynamic
+    quantization: activations stay float); CPU only. See docs/performance.md for its speed
+    and its agreement with fp32.
+
     Raises ``ModelLoadError`` when the directory is not a loadable streaming model.
     """
+    if precision not in PRECISIONS:
+        raise ModelLoadError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
+    if precision == "int8" and not device.startswith("cpu"):
+        raise ModelLoadError("int8 precision runs on the CPU only; use --precision fp32 on GPUs")
     funasr = _funasr()
     ncpu = threads or min(os.cpu_count() or 1, 4)
+    weights = path / "model.pt"
+    on_cpu = device.startswith("cpu")
     try:
         with contextlib.redirect_stdout(sys.stderr):
             automodel = funasr.AutoModel(
@@ -155,7 +173,14 @@ def load(
                 disable_update=True,
                 disable_pbar=True,
                 disable_log=True,
+                # On the CPU the weights are loaded below, memory-mapped: FunASR's own loader
+                # holds three copies of them at once (3 GB peak for the 0.9 GB model).
+                **({"init_param": None} if on_cpu else {}),
             )
+        if on_cpu:
+            _load_weights_mapped(automodel.model, weights)
+    except ModelLoadError:
+        raise
     except Exception as exc:  # funasr raises anything from KeyError to AssertionError
         raise ModelLoadError(f"cannot load the model in {path}: {exc}") from exc
     model_class = type(automodel.model).__name__
@@ -164,10 +189,99 @@ def load(
             f"{name} ({model_class}) is not a streaming model; Tingxie's FunASR engine needs "
             "a streaming Paraformer such as paraformer-zh-streaming"
         )
+    if precision == "int8":
+        if on_cpu:
+            _copy_out_of_file(automodel.model)
+        _quantize_linear_layers(automodel.model)
+    _return_freed_memory()
     info = ModelInfo(
-        name=name, backend="funasr", path=str(path), streaming=True, device=device
+        name=name,
+        backend="funasr",
+        path=str(path),
+        streaming=True,
+        device=device,
+        precision=precision,
     )
     return ParaformerDecoder(automodel, info)
+
+
+def _load_weights_mapped(model: Any, weights: Path) -> None:
+    """Load ``weights`` into ``model`` without copies: the checkpoint is memory-mapped and
+    its tensors become the model's parameters (``assign=True``), so the file's pages are
+    the only copy. Keys may carry a ``module.`` prefix (checkpoints saved from DDP), as
+    FunASR's own loader allows. Raises ``ModelLoadError`` when the checkpoint does not fit."""
+    import pickle
+
+    import torch
+
+    errors = (RuntimeError, pickle.UnpicklingError, OSError, EOFError, ValueError)
+    try:
+        loaded = torch.load(weights, map_location="cpu", mmap=True, weights_only=True)
+    except errors:
+        try:  # checkpoints in torch's legacy (pre-zip) format cannot be memory-mapped
+            loaded = torch.load(weights, map_location="cpu", weights_only=True)
+        except errors as exc:
+            raise ModelLoadError(f"cannot read the weights {weights}: {exc}") from exc
+    for key in ("state_dict", "model_state_dict", "model"):
+        if isinstance(loaded, dict) and key in loaded and isinstance(loaded[key], dict):
+            loaded = loaded[key]
+    own = model.state_dict()
+    state = {}
+    for name, tensor in own.items():
+        source = loaded.get(name, loaded.get("module." + name))
+        if source is None or tuple(source.shape) != tuple(tensor.shape):
+            raise ModelLoadError(
+                f"{weights} does not fit the model in config.yaml: "
+                f"{'no' if source is None else 'a differently shaped'} tensor for {name}"
+            )
+        state[name] = source
+    model.load_state_dict(state, strict=True, assign=True)
+    model.eval()
+
+
+def _copy_out_of_file(model: Any) -> None:
+    """Before int8 quantization: copy every tensor that quantization keeps (all but the
+    Linear weights, which it replaces by int8 copies) out of the memory-mapped checkpoint,
+    so that afterwards nothing refers to the mapping and the fp32 file is released."""
+    import torch
+
+    with torch.no_grad():
+        for module in model.modules():
+            for name, param in list(module.named_parameters(recurse=False)):
+                if isinstance(module, torch.nn.Linear) and name == "weight":
+                    continue
+                module._parameters[name] = torch.nn.Parameter(
+                    param.detach().clone(), requires_grad=False
+                )
+            for name, buf in list(module.named_buffers(recurse=False)):
+                if buf is not None:
+                    module._buffers[name] = buf.clone()
+
+
+def _return_freed_memory() -> None:
+    """Give memory freed while loading back to the OS (glibc keeps it in its heap)."""
+    import gc
+
+    gc.collect()  # FunASR's model objects hold reference cycles
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):
+            pass
+
+
+def _quantize_linear_layers(model: Any) -> None:
+    """Replace every ``nn.Linear`` by a dynamically quantized int8 one, in place."""
+    import warnings
+
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # per-tensor quantization deprecation notice
+        quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def write_random_weights(model_dir: Path, seed: int) -> int:

@@ -54,6 +54,7 @@ class ModelInfo:
     path: str
     streaming: bool
     device: str = "cpu"
+    precision: str = "fp32"
 
 
 DownloadProgress = Callable[[str, int, int], None]

@@ -10,7 +10,15 @@ from typing import Mapping, Optional, Sequence
 
 from .errors import ModelNotFoundError
 from .interface import DownloadProgress
-from .models import DEFAULT_MODEL, ModelLocation, modelscope_cache_root, not_found_message, resolve
+from .models import (
+    DEFAULT_MODEL,
+    WHISPER,
+    ModelLocation,
+    huggingface_cache_root,
+    modelscope_cache_root,
+    not_found_message,
+    resolve,
+)
 from .streaming import StreamingRecognizer
 
 
@@ -23,7 +31,9 @@ class EngineConfig:
     device: str = "cpu"
     threads: Optional[int] = None  # torch intra-op threads; None: the machine's cores, max 4
     allow_download: bool = True
+    precision: str = "fp32"  # "int8": dynamically quantized Linear layers (CPU)
     model_dirs: tuple[Path, ...] = ()  # searched before the ModelScope cache
+    language: str = "auto"  # Whisper models: "auto", "zh" or "en" (FunASR models ignore it)
 
 
 def default_model_dirs() -> tuple[Path, ...]:
@@ -49,6 +59,8 @@ def locate(config: EngineConfig, environ: Mapping[str, str] | None = None) -> Mo
         model_dirs=config.model_dirs,
         cache_root=modelscope_cache_root(env, Path.home()),
         exists=lambda p: p.exists(),
+        hf_cache_root=huggingface_cache_root(env, Path.home()),
+        list_dir=lambda p: list(p.iterdir()) if p.is_dir() else [],
     )
 
 
@@ -65,10 +77,16 @@ def fetch(
         return location
     if not config.allow_download:
         raise ModelNotFoundError(not_found_message(location, "downloading is turned off"))
-    from .download import download
+    if location.backend == WHISPER:
+        from .whisper_backend import download
+    else:
+        from .download import download
 
     path = download(location, config.revision, env, progress)
-    return ModelLocation(location.spec, location.name, path, location.hub_id, location.searched)
+    return ModelLocation(
+        location.spec, location.name, path, location.hub_id, location.searched,
+        backend=location.backend,
+    )
 
 
 def load_recognizer(
@@ -81,10 +99,26 @@ def load_recognizer(
     """
     location = fetch(config, progress)
     assert location.path is not None
+    if location.backend == WHISPER:
+        from . import whisper_backend
+
+        return StreamingRecognizer(
+            whisper_backend.load(
+                location.path,
+                name=location.name,
+                device=config.device,
+                threads=config.threads,
+                language=config.language,
+            )
+        )
     from . import funasr_backend
 
     decoder = funasr_backend.load(
-        location.path, name=location.name, device=config.device, threads=config.threads
+        location.path,
+        name=location.name,
+        device=config.device,
+        threads=config.threads,
+        precision=config.precision,
     )
     return StreamingRecognizer(decoder)
 

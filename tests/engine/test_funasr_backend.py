@@ -155,8 +155,35 @@ def test_a_broken_model_directory_is_a_load_error(tmp_path: Path, tiny_model_dir
     for f in tiny_model_dir.iterdir():
         (broken / f.name).write_bytes(f.read_bytes())
     (broken / "model.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ModelLoadError, match="cannot read the weights"):
+        load_recognizer(EngineConfig(model=str(broken), threads=1))
+    (broken / "config.yaml").write_text("model: NoSuchModel\n")
     with pytest.raises(ModelLoadError, match="cannot load the model"):
         load_recognizer(EngineConfig(model=str(broken), threads=1))
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import torch
+
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in tiny_model_dir.iterdir():
+        (other / f.name).write_bytes(f.read_bytes())
+    state = torch.load(other / "model.pt", weights_only=True)
+    state["encoder.encoders0.0.norm1.weight"] = torch.zeros(3)
+    torch.save(state, other / "model.pt")
+    with pytest.raises(ModelLoadError, match="does not fit the model"):
+        load_recognizer(EngineConfig(model=str(other), threads=1))
+
+
+def test_int8_decodes_and_reports_its_precision(tiny_model_dir: Path) -> None:
+    recognizer = load_recognizer(EngineConfig(model=str(tiny_model_dir), threads=1, precision="int8"))
+    try:
+        assert recognizer.info.precision == "int8"
+        final = session_final(recognizer, speechlike(5, 2.0), 1600)
+        assert final.is_final and final.tokens and 0.0 < final.confidence <= 1.0
+    finally:
+        recognizer.close()
 
 
 def test_transcribe_prints_the_funasr_text_on_the_last_line(
