@@ -144,7 +144,26 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
 
 def run_server_only(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    raise SystemExit("tingxie: the service is not built yet")
+    """The /ws/asr service in the foreground; the model loads in the background (``/health``
+    answers 503 until it is ready). SIGINT/SIGTERM stop it gracefully."""
+    from engine.handle import EngineHandle
+    from engine.loader import load_recognizer
+    from server.cli import config_from_args
+    from server.cli import run_server_only as serve
+    from server.errors import ServerError
+
+    try:
+        config = config_from_args(args, environ)
+    except ServerError as exc:
+        sys.stderr.write(f"tingxie: error: {exc}\n")
+        return 2
+    engine = engine_config(args)
+    handle = EngineHandle(engine.model, lambda progress: load_recognizer(engine, progress))
+    handle.load_in_background()
+    try:
+        return serve(handle, config)
+    finally:
+        handle.close()
 
 
 def run_desktop(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
