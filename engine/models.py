@@ -3,9 +3,12 @@ the caller passes in what exists on disk).
 
 A model spec is either a name users know from FunASR (``paraformer-zh-streaming``), a
 ModelScope id (``iic/speech_paraformer-large_asr_nat-zh-cn-16k-common-vocab8404-online``),
-or a local directory. Names and ids are looked for, in order, in Tingxie's own model
-folders (e.g. ``models/`` beside the frozen executable) and the ModelScope cache, and are
-downloaded only when found nowhere. A directory is never turned into a download.
+a Whisper name (``whisper-tiny.en``, ``whisper-small``: faster-whisper's CTranslate2
+conversions on Hugging Face), or a local directory. Names and ids are looked for, in order,
+in Tingxie's own model folders (e.g. ``models/`` beside the frozen executable) and the
+ModelScope cache (Whisper names: the Hugging Face cache), and are downloaded only when found
+nowhere. A directory is never turned into a download; its files say which backend loads it
+(``config.yaml`` + ``model.pt``: FunASR; ``model.bin`` + ``config.json``: Whisper).
 """
 
 from __future__ import annotations
@@ -35,6 +38,31 @@ FUNASR_NAMES: Mapping[str, str] = {
 REQUIRED_FILES = ("config.yaml", "model.pt")
 """A model directory in the ModelScope layout holds at least these."""
 
+# faster-whisper's CTranslate2 conversions (faster_whisper.utils._MODELS), by Tingxie name.
+WHISPER_NAMES: Mapping[str, str] = {
+    f"whisper-{size}": repo
+    for size, repo in {
+        "tiny": "Systran/faster-whisper-tiny",
+        "tiny.en": "Systran/faster-whisper-tiny.en",
+        "base": "Systran/faster-whisper-base",
+        "base.en": "Systran/faster-whisper-base.en",
+        "small": "Systran/faster-whisper-small",
+        "small.en": "Systran/faster-whisper-small.en",
+        "medium": "Systran/faster-whisper-medium",
+        "medium.en": "Systran/faster-whisper-medium.en",
+        "large-v2": "Systran/faster-whisper-large-v2",
+        "large-v3": "Systran/faster-whisper-large-v3",
+        "large-v3-turbo": "mobiuslabsgmbh/faster-whisper-large-v3-turbo",
+        "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
+    }.items()
+}
+
+CTRANSLATE2_FILES = ("model.bin", "config.json")
+"""A CTranslate2 (faster-whisper) model directory holds at least these (and no config.yaml)."""
+
+FUNASR = "funasr"
+WHISPER = "whisper"
+
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -49,6 +77,7 @@ class ModelLocation:
     hub_id: Optional[str]
     searched: tuple[Path, ...]
     download_to: Optional[Path] = None
+    backend: str = FUNASR  # which engine backend loads it: FUNASR or WHISPER
 
 
 def modelscope_cache_root(environ: Mapping[str, str], home: Path) -> Path:
@@ -57,6 +86,17 @@ def modelscope_cache_root(environ: Mapping[str, str], home: Path) -> Path:
     if configured:
         return Path(os.path.expanduser(configured))
     return home / ".cache" / "modelscope" / "hub"
+
+
+def huggingface_cache_root(environ: Mapping[str, str], home: Path) -> Path:
+    """The Hugging Face hub cache, as huggingface_hub computes it (``HF_HUB_CACHE``, then
+    ``HF_HOME``/hub, then ``XDG_CACHE_HOME``/huggingface/hub)."""
+    if environ.get("HF_HUB_CACHE"):
+        return Path(os.path.expanduser(environ["HF_HUB_CACHE"]))
+    if environ.get("HF_HOME"):
+        return Path(os.path.expanduser(environ["HF_HOME"])) / "hub"
+    xdg = environ.get("XDG_CACHE_HOME")
+    return (Path(os.path.expanduser(xdg)) if xdg else home / ".cache") / "huggingface" / "hub"
 
 
 def looks_like_path(spec: str) -> bool:
@@ -73,18 +113,35 @@ def is_model_dir(path: Path, exists: Callable[[Path], bool]) -> bool:
     return all(exists(path / f) for f in REQUIRED_FILES)
 
 
+def is_ctranslate2_dir(path: Path, exists: Callable[[Path], bool]) -> bool:
+    """A CTranslate2 model directory (what faster-whisper loads), not a FunASR one."""
+    return all(exists(path / f) for f in CTRANSLATE2_FILES) and not exists(path / "config.yaml")
+
+
+def backend_of_dir(path: Path, exists: Callable[[Path], bool]) -> Optional[str]:
+    """Which backend loads the model directory ``path``, from its files; None if neither."""
+    if is_model_dir(path, exists):
+        return FUNASR
+    if is_ctranslate2_dir(path, exists):
+        return WHISPER
+    return None
+
+
 def resolve(
     spec: str,
     *,
     model_dirs: Sequence[Path],
     cache_root: Path,
     exists: Callable[[Path], bool],
+    hf_cache_root: Optional[Path] = None,
+    list_dir: Callable[[Path], Sequence[Path]] = lambda _: (),
 ) -> ModelLocation:
-    """Decide where ``spec`` is.
+    """Decide where ``spec`` is, and which backend loads it.
 
     ``model_dirs``: Tingxie's own folders of models, searched first (by short name and by
-    the last part of the hub id). ``cache_root``: the ModelScope cache. ``exists`` tells
-    whether a path exists (passed in so this stays pure).
+    the last part of the hub id). ``cache_root``: the ModelScope cache. ``hf_cache_root``:
+    the Hugging Face cache, where Whisper names are looked for. ``exists`` tells whether a
+    path exists and ``list_dir`` what a directory holds (passed in so this stays pure).
 
     Raises ``ModelNotFoundError`` for a directory that does not exist or is not a model,
     and for a name that is neither known nor a hub id.
@@ -93,23 +150,30 @@ def resolve(
     if not spec:
         raise ModelNotFoundError("no model given")
     as_path = Path(os.path.expanduser(spec))
-    if looks_like_path(spec) or (exists(as_path) and spec not in FUNASR_NAMES):
+    known_name = spec in FUNASR_NAMES or spec in WHISPER_NAMES
+    if looks_like_path(spec) or (exists(as_path) and not known_name):
         if not exists(as_path):
             raise ModelNotFoundError(
                 f"model directory {as_path} does not exist. Give an existing folder that "
-                f"holds {', '.join(REQUIRED_FILES)}, or a model name such as {DEFAULT_MODEL}."
+                f"holds {', '.join(REQUIRED_FILES)} (FunASR) or {', '.join(CTRANSLATE2_FILES)} "
+                f"(faster-whisper), or a model name such as {DEFAULT_MODEL}."
             )
-        if not is_model_dir(as_path, exists):
+        backend = backend_of_dir(as_path, exists)
+        if backend is None:
             raise ModelNotFoundError(
                 f"{as_path} is not a model directory: it must hold {', '.join(REQUIRED_FILES)} "
-                "(the layout of a ModelScope download)."
+                "(the layout of a ModelScope download) or "
+                f"{', '.join(CTRANSLATE2_FILES)} (a CTranslate2 Whisper model)."
             )
-        return ModelLocation(spec, as_path.name, as_path, None, (as_path,))
+        return ModelLocation(spec, as_path.name, as_path, None, (as_path,), backend=backend)
 
+    whisper_name = next((n for n, i in WHISPER_NAMES.items() if i == spec), spec)
+    if whisper_name in WHISPER_NAMES:  # a Whisper name, or its Hugging Face id
+        return _resolve_whisper(whisper_name, model_dirs, hf_cache_root, exists, list_dir)
     hub_id = FUNASR_NAMES.get(spec)
     if hub_id is None:
         if not _HUB_ID.match(spec):
-            known = ", ".join(sorted(FUNASR_NAMES))
+            known = ", ".join(sorted(FUNASR_NAMES) + sorted(WHISPER_NAMES))
             raise ModelNotFoundError(
                 f"unknown model {spec!r}: give a model name ({known}), a ModelScope id "
                 "(organisation/name) or a local model directory."
@@ -138,10 +202,46 @@ def resolve(
     )
 
 
+def _resolve_whisper(
+    spec: str,
+    model_dirs: Sequence[Path],
+    hf_cache_root: Optional[Path],
+    exists: Callable[[Path], bool],
+    list_dir: Callable[[Path], Sequence[Path]],
+) -> ModelLocation:
+    hub_id = WHISPER_NAMES[spec]
+    org, repo = hub_id.split("/", 1)
+    candidates: list[Path] = []
+    for d in model_dirs:
+        candidates += [d / spec, d / repo, d / org / repo]
+    cached = None
+    if hf_cache_root is not None:
+        # huggingface_hub's layout: models--<org>--<name>/snapshots/<commit>/<files>
+        cached = hf_cache_root / f"models--{org}--{repo}"
+        candidates += sorted(list_dir(cached / "snapshots"))
+    for c in candidates:
+        if is_ctranslate2_dir(c, exists):
+            return ModelLocation(spec, spec, c, hub_id, tuple(candidates), backend=WHISPER)
+    searched = tuple(candidates) + ((cached / "snapshots",) if cached else ())
+    return ModelLocation(
+        spec, spec, None, hub_id, searched, download_to=cached, backend=WHISPER
+    )
+
+
 def not_found_message(location: ModelLocation, reason: str) -> str:
     """The explanation a user gets when a named model is neither on disk nor downloadable."""
     looked = "\n".join(f"  - {p}" for p in location.searched)
     target = location.download_to or (location.searched[-1] if location.searched else None)
+    if location.backend == WHISPER:
+        return (
+            f"model {location.spec!r} ({location.hub_id}) is not on this computer and could "
+            f"not be downloaded: {reason}\n"
+            f"Looked in:\n{looked}\n"
+            f"To install it by hand, download https://huggingface.co/{location.hub_id} "
+            "(all files: model.bin, config.json, tokenizer.json, vocabulary.txt, ...) into a "
+            "folder and pass it with --model DIR (or put it in Tingxie's models folder, named "
+            f"{location.spec})."
+        )
     return (
         f"model {location.spec!r} ({location.hub_id}) is not on this computer and could not "
         f"be downloaded: {reason}\n"

@@ -40,6 +40,13 @@ def engine_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]
         help="torch threads for inference (default: $TORCH_NUM_THREADS or up to 4)",
     )
     g.add_argument(
+        "--language",
+        choices=("auto", "zh", "en"),
+        default=environ.get("ASR_LANGUAGE", "auto"),
+        help="spoken language for Whisper models (default: $ASR_LANGUAGE or auto: detect); "
+        "FunASR models ignore it",
+    )
+    g.add_argument(
         "--offline",
         action="store_true",
         help="never download a model; fail with an explanation when it is not on disk",
@@ -90,6 +97,7 @@ def engine_config(args: argparse.Namespace) -> EngineConfig:
         threads=args.threads,
         allow_download=not args.offline,
         model_dirs=default_model_dirs(),
+        language=args.language,
     )
 
 

@@ -1,0 +1,315 @@
+"""The faster-whisper backend: Whisper (CTranslate2) behind the ``ChunkDecoder`` interface.
+
+Whisper is not a streaming model: it reads a whole window of audio at once. The
+``WhisperDecoder`` therefore keeps the utterance's audio in its per-utterance state and
+re-decodes the growing utterance for partial results (``revises = True``: each ``decode``
+returns the whole utterance's words, replacing earlier ones); ``finish`` decodes the whole
+utterance once more for the final text.
+
+Pacing: a partial is re-decoded after every ``chunk_samples`` (1 s) of new audio, but
+never more often than the last decode took, so that on a slow machine or with a large
+model the worker skips partials instead of falling behind the speaker. The final result
+therefore waits for at most the partial decode in flight plus one decode of the whole
+utterance. Measured on a shared 2-core AMD EPYC (CPU, int8, 2 threads), tiny.en: a 5 s
+utterance fed in real time gives its final text ~1 s after release (see the README).
+Every decode costs at least one encoder pass over a 30 s window (Whisper pads), so the
+cost of a partial hardly depends on the utterance length up to 30 s; beyond 30 s it
+grows with each extra window.
+
+Confidence: each word gets ``exp(avg_logprob)`` of its segment, the geometric mean of the
+probabilities Whisper gave the segment's tokens (word-level probabilities would need
+faster-whisper's word alignment, an extra pass that costs ~50 % more per decode).
+
+faster_whisper / ctranslate2 / huggingface_hub are imported inside functions only; this
+module imports nothing heavy (and never torch or funasr).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import ModelDownloadError, ModelLoadError
+from .interface import SAMPLE_RATE, DownloadProgress, ModelInfo
+from .models import ModelLocation, not_found_message
+from .streaming import Token
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("auto", "zh", "en")
+"""Language settings: ``auto`` lets Whisper detect the language of each decode."""
+
+CHUNK_SAMPLES = SAMPLE_RATE  # re-decode for a partial after each 1 s of new audio
+MIN_DECODE_SAMPLES = SAMPLE_RATE // 5  # under 200 ms Whisper only hallucinates
+WINDOW_SAMPLES = 30 * SAMPLE_RATE  # Whisper's input window
+
+# Whisper writes Chinese in traditional or simplified characters, with or without
+# punctuation, as the first words suggest; a prompt in simplified Chinese with punctuation
+# makes it write that.
+ZH_PROMPT = "以下是普通话的句子，使用简体中文。"
+
+Clock = Callable[[], float]
+
+
+def redecode_due(new_samples: int, last_decode_s: float, chunk_samples: int) -> bool:
+    """Whether a partial should re-decode the utterance now: after at least one chunk of
+    new audio, and after at least as much new audio as the last decode took to run (so the
+    worker keeps pace with real-time audio however slow the model is)."""
+    return new_samples >= max(chunk_samples, last_decode_s * SAMPLE_RATE)
+
+
+def whisper_language(setting: str, multilingual: bool) -> Optional[str]:
+    """The ``language`` to pass to faster-whisper for a Tingxie language setting.
+
+    English-only (``.en``) models always get ``"en"``. Raises ``ModelLoadError`` for a
+    setting not in ``LANGUAGES`` and for ``zh`` on an English-only model.
+    """
+    if setting not in LANGUAGES:
+        raise ModelLoadError(f"unknown language {setting!r}: use one of {', '.join(LANGUAGES)}")
+    if not multilingual:
+        if setting == "zh":
+            raise ModelLoadError(
+                "this Whisper model is English-only (.en): for Chinese choose a multilingual "
+                "model such as whisper-small, or --language en / auto"
+            )
+        return "en"
+    return None if setting == "auto" else setting
+
+
+def split_words(text: str) -> list[str]:
+    """A segment's text as display tokens that join back into it: words with their
+    leading space (``" Please"``); text without spaces (Chinese) stays one token."""
+    return re.findall(r"\s*\S+", text)
+
+
+@dataclass
+class UtteranceAudio:
+    """Per-utterance state: the audio so far and what the last decode made of it."""
+
+    pieces: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    samples: int = 0
+    decoded_samples: int = 0  # utterance length at the last decode
+    last_decode_s: float = 0.0
+    tokens: list[Token] = field(default_factory=list)
+
+    def add(self, samples: npt.NDArray[np.float32]) -> None:
+        if len(samples):
+            self.pieces.append(samples)
+            self.samples += len(samples)
+
+    def audio(self) -> npt.NDArray[np.float32]:
+        if len(self.pieces) > 1:
+            self.pieces = [np.concatenate(self.pieces)]
+        return self.pieces[0] if self.pieces else np.empty(0, dtype=np.float32)
+
+
+class WhisperDecoder:
+    """A revising ``ChunkDecoder`` around a loaded ``faster_whisper.WhisperModel``.
+
+    ``language`` is what faster-whisper gets (None: detect). Partials use greedy search
+    at temperature 0; the final uses ``final_beam_size`` with faster-whisper's temperature
+    fallback.
+    """
+
+    revises = True
+
+    def __init__(
+        self,
+        model: Any,
+        info: ModelInfo,
+        *,
+        language: Optional[str],
+        chunk_samples: int = CHUNK_SAMPLES,
+        final_beam_size: int = 5,
+        clock: Clock = time.perf_counter,
+    ) -> None:
+        self.model = model
+        self.info = info
+        self.language = language
+        self.chunk_samples = chunk_samples
+        self.final_beam_size = final_beam_size
+        self._clock = clock
+
+    def new_state(self) -> UtteranceAudio:
+        return UtteranceAudio()
+
+    def decode(
+        self, state: UtteranceAudio, samples: npt.NDArray[np.float32], is_final: bool
+    ) -> list[Token]:
+        state.add(samples)
+        if not is_final and not redecode_due(
+            state.samples - state.decoded_samples, state.last_decode_s, self.chunk_samples
+        ):
+            return state.tokens
+        started = self._clock()
+        state.tokens = self.transcribe(state.audio(), final=is_final)
+        state.last_decode_s = self._clock() - started
+        state.decoded_samples = state.samples
+        return state.tokens
+
+    def transcribe(self, audio: npt.NDArray[np.float32], *, final: bool) -> list[Token]:
+        """Decode ``audio`` (16 kHz float32) in full; the words with their probabilities."""
+        if len(audio) < MIN_DECODE_SAMPLES:
+            return []
+        options: dict[str, Any] = dict(
+            language=self.language,
+            task="transcribe",
+            condition_on_previous_text=False,
+            # Timestamps let faster-whisper cut long audio between words; a dictation
+            # utterance inside one window needs none, which saves decoding steps.
+            without_timestamps=len(audio) <= WINDOW_SAMPLES,
+            vad_filter=False,
+            initial_prompt=ZH_PROMPT if self.language == "zh" else None,
+        )
+        if final:
+            options.update(beam_size=self.final_beam_size)
+        else:
+            options.update(beam_size=1, temperature=0.0)
+        segments, _ = self.model.transcribe(audio, **options)
+        tokens: list[Token] = []
+        for segment in segments:
+            probability = min(1.0, math.exp(segment.avg_logprob))
+            tokens += [Token(word, probability) for word in split_words(segment.text)]
+        return tokens
+
+    def text(self, tokens: Sequence[str]) -> str:
+        return "".join(tokens).strip()
+
+
+def _device(device: str) -> tuple[str, int]:
+    """Tingxie's ``cpu`` / ``cuda`` / ``cuda:1`` as CTranslate2's device and index."""
+    kind, _, index = device.partition(":")
+    return kind or "cpu", int(index) if index.isdigit() else 0
+
+
+def load(
+    path: Path,
+    *,
+    name: str,
+    device: str = "cpu",
+    threads: Optional[int] = None,
+    language: str = "auto",
+) -> WhisperDecoder:
+    """Load a CTranslate2 Whisper model from a local directory (never a download).
+
+    CPU runs int8 weights; CUDA the precision the model was saved in. ``threads``: CPU
+    threads (default the machine's cores, at most 4).
+
+    Raises ``ModelLoadError`` when faster-whisper is not installed, the directory is not a
+    loadable model, or ``language`` does not suit the model.
+    """
+    if not (path / "tokenizer.json").exists():
+        # faster-whisper would fetch a tokenizer from the hub instead (and hang offline).
+        raise ModelLoadError(
+            f"{path} has no tokenizer.json: copy it from the model's Hugging Face repository"
+        )
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"the Whisper backend needs faster-whisper ({exc}): pip install 'tingxie[whisper]'"
+        ) from exc
+    kind, index = _device(device)
+    try:
+        model = WhisperModel(
+            str(path),
+            device=kind,
+            device_index=index,
+            compute_type="int8" if kind == "cpu" else "default",
+            cpu_threads=threads or min(os.cpu_count() or 1, 4),
+            num_workers=1,
+            local_files_only=True,
+        )
+    except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError/OSError
+        raise ModelLoadError(f"cannot load the Whisper model in {path}: {exc}") from exc
+    lang = whisper_language(language, bool(model.model.is_multilingual))
+    info = ModelInfo(name=name, backend="whisper", path=str(path), streaming=False, device=device)
+    return WhisperDecoder(model, info, language=lang)
+
+
+# --- downloading -------------------------------------------------------------------------
+
+# What faster-whisper itself fetches from a model repository.
+DOWNLOAD_PATTERNS = [
+    "config.json",
+    "preprocessor_config.json",
+    "model.bin",
+    "tokenizer.json",
+    "vocabulary.*",
+]
+
+
+def hub_endpoint(environ: Mapping[str, str]) -> str:
+    """The Hugging Face endpoint huggingface_hub would use (``HF_ENDPOINT`` wins)."""
+    endpoint = (environ.get("HF_ENDPOINT") or "").strip() or "https://huggingface.co"
+    return endpoint if "://" in endpoint else "https://" + endpoint
+
+
+def download(
+    location: ModelLocation,
+    revision: Optional[str],
+    environ: Mapping[str, str],
+    progress: Optional[DownloadProgress] = None,
+    snapshot_download: Optional[Callable[..., str]] = None,
+) -> Path:
+    """Download ``location.hub_id`` from Hugging Face into its cache; the model directory.
+
+    Checks first that the hub answers (seconds, not huggingface_hub's retries).
+    Raises ``ModelDownloadError`` with the explanation of ``not_found_message``.
+    """
+    from .download import check_reachable
+
+    assert location.hub_id is not None
+    if environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        raise ModelDownloadError(not_found_message(location, "HF_HUB_OFFLINE is set"))
+    endpoint = hub_endpoint(environ)
+    reason = check_reachable(endpoint)
+    if reason is not None:
+        raise ModelDownloadError(not_found_message(location, reason))
+    if snapshot_download is None:
+        try:
+            from huggingface_hub import snapshot_download
+        except ImportError as exc:
+            raise ModelDownloadError(
+                not_found_message(location, f"huggingface_hub is missing ({exc})")
+            ) from exc
+    log.info("downloading model %s from %s", location.hub_id, endpoint)
+    try:
+        path = snapshot_download(
+            location.hub_id,
+            revision=revision,
+            endpoint=endpoint,
+            allow_patterns=DOWNLOAD_PATTERNS,
+            tqdm_class=_progress_class(progress, location.spec) if progress else None,
+        )
+    except Exception as exc:  # huggingface_hub raises many types; all mean "download failed"
+        raise ModelDownloadError(not_found_message(location, str(exc))) from exc
+    return Path(path)
+
+
+def _progress_class(progress: DownloadProgress, what: str) -> type:
+    """A tqdm class that reports huggingface_hub's byte counters to ``progress``."""
+    from tqdm.auto import tqdm
+
+    class _Progress(tqdm):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["disable"] = True  # no bar of its own; Tingxie shows progress
+            super().__init__(*args, **kwargs)
+            self._bytes = kwargs.get("unit") == "B"
+
+        def update(self, n: float | None = 1) -> bool | None:
+            self.n += n or 0
+            if self._bytes:
+                progress(what, int(self.n), int(self.total or 0))
+            return None
+
+    return _Progress
