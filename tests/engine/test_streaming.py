@@ -164,3 +164,23 @@ def test_closing_fails_queued_work_and_refuses_more() -> None:
         s.feed(tone(0.3, 0.6))
     with pytest.raises(EngineClosedError):
         r.open_session()
+
+
+def test_an_idle_recognizer_uses_no_cpu(recognizer: StreamingRecognizer) -> None:
+    import time
+
+    import psutil
+
+    s = recognizer.open_session()
+    s.feed(tone(0.3, 1.2)).result(timeout=10)
+    worker = recognizer._thread
+    me = psutil.Process()
+
+    def worker_cpu() -> float:
+        return next(
+            th.user_time + th.system_time for th in me.threads() if th.id == worker.native_id
+        )
+
+    before = worker_cpu()
+    time.sleep(1.0)  # idle on purpose: nothing is fed
+    assert worker_cpu() - before < 0.01
