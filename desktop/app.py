@@ -46,9 +46,9 @@ def default_settings() -> QSettings:
 
 def default_loader_for(model: str) -> Loader:
     """Loads ``model`` with the engine's defaults (imported only when a model is chosen)."""
-    from engine.loader import EngineConfig, load_recognizer
+    from engine.loader import EngineConfig, default_model_dirs, load_recognizer
 
-    config = EngineConfig(model=model)
+    config = EngineConfig(model=model, model_dirs=default_model_dirs())
     return lambda progress: load_recognizer(config, progress)
 
 

@@ -7,12 +7,13 @@ Widgets only show what the bridge's signals say and forward the user's actions t
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeyEvent
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -42,6 +43,8 @@ from .history import FinalUtterance
 from .i18n import Texts
 from .service import ServiceController, ServiceState, ServiceStatus
 from .settings import AppSettings
+
+log = logging.getLogger(__name__)
 
 ModelChooser = Callable[[QWidget], Optional[str]]
 """Asks the user for a local model folder (a dialog; tests inject an answer)."""
@@ -227,6 +230,9 @@ class MainWindow(QMainWindow):
         self.choose_model_button.clicked.connect(self.choose_model)
         self.settings_button.clicked.connect(self.open_settings)
         self.mic_combo.activated.connect(self._microphone_picked)
+        QShortcut(QKeySequence.StandardKey.Copy, self, self.copy_selected)
+        QShortcut(QKeySequence("Ctrl+Shift+C"), self, self.copy_all)
+        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
         app = QGuiApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -298,6 +304,7 @@ class MainWindow(QMainWindow):
         self.partial_label.setText(text)
 
     def add_final(self, utterance: FinalUtterance) -> None:
+        log.info("final after %.0f ms: %s", utterance.latency, utterance.text)
         item = QListWidgetItem(utterance.text)
         item.setToolTip(
             f"{utterance.time} · {utterance.duration:.1f} s · {utterance.latency:.0f} ms"
@@ -338,6 +345,7 @@ class MainWindow(QMainWindow):
     def show_engine_status(self, status: EngineStatus) -> None:
         t = self.t
         state = status.state
+        log.info("model %s: %s %s", status.model, state.value, status.detail)
         self.model_progress.hide()
         if state is EngineState.NOT_LOADED:
             text = t("model_not_loaded", model=status.model)

@@ -4,7 +4,7 @@
 # CJK fonts, Chromium for the /test page, TTS voices for test speech.
 set -euo pipefail
 pkgs=(libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins sox
-      xvfb xdotool imagemagick fonts-noto-cjk
+      xvfb xdotool xclip imagemagick fonts-noto-cjk
       libegl1 libgl1 libx11-xcb1 libdbus-1-3 libfontconfig1 libfreetype6 libglib2.0-0
       libxkbcommon0 libxkbcommon-x11-0 libxcb1 libxcb-cursor0 libxcb-glx0 libxcb-icccm4
       libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0
