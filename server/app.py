@@ -334,7 +334,7 @@ class AsrServer:
                 max_size=config.websocket_max_size,
                 ping_interval=config.ping_interval_s,
                 ping_timeout=config.ping_timeout_s,
-                close_timeout=5,
+                close_timeout=config.close_timeout_s,
                 open_timeout=10,
             )
         except OSError as exc:

@@ -32,6 +32,7 @@ class ServerConfig:
     ping_interval_s: Optional[float] = 20.0
     ping_timeout_s: Optional[float] = 20.0
     shutdown_grace_s: float = 10.0
+    close_timeout_s: float = 5.0  # how long a closing handshake may take before the socket is cut
     allowed_origins: tuple[str, ...] = field(default=())
     max_pending_replies: int = 64
 

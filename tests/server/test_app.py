@@ -633,3 +633,21 @@ def test_results_are_checked_with_math() -> None:
     # Guard the test fixtures: the digits these tests expect are what the fake produces.
     assert int(LOUD * 20) == 6 and int(SOFT * 20) == 2
     assert math.isclose(float(np.sqrt(np.mean((tone(LOUD, 0.6) / 32768.0) ** 2))), LOUD, rel_tol=1e-3)
+
+
+def test_stop_does_not_hang_on_a_stalled_client(start_server: StartServer) -> None:
+    server = start_server(max_utterance_s=3600, shutdown_grace_s=0.5, close_timeout_s=0.5)
+
+    async def flow() -> None:
+        stalled = await connect(server.ws_url, max_queue=1)
+        await stalled.send(control("start"))
+        pcm = tone(LOUD, 0.6).tobytes()
+        for _ in range(1500):
+            await stalled.send(pcm)
+        started = time.monotonic()
+        await asyncio.to_thread(server.stop)
+        assert not server.running
+        assert time.monotonic() - started < 5
+        stalled.transport.abort()
+
+    run(flow())
