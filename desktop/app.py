@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, Union
 
 from PySide6.QtCore import QLocale, QSettings
 from PySide6.QtGui import QIcon
@@ -26,7 +26,7 @@ from .window import MainWindow, ModelChooser, ask_model_folder, asset_path
 
 log = logging.getLogger(__name__)
 
-HandleFactory = Callable[[Optional[str]], EngineHandle]
+HandleFactory = Callable[[str | None], EngineHandle]
 """Given the model the user last chose in the window (None if never), builds the handle."""
 
 ServerFactory = Callable[[EngineHandle, str, int, ConnectionsListener], EmbeddedServer]
@@ -52,7 +52,7 @@ def default_loader_for(model: str) -> Loader:
     return lambda progress: load_recognizer(config, progress)
 
 
-def default_server_factory() -> Optional[ServerFactory]:
+def default_server_factory() -> ServerFactory | None:
     """The ``server/`` package's background server, or None if it is not available."""
     try:
         from server.background import BackgroundServer
@@ -98,10 +98,10 @@ def build(
     settings: AppSettings,
     audio: AudioSource,
     history: History,
-    server_factory: Optional[ServerFactory] = None,
+    server_factory: ServerFactory | None = None,
     loader_for: LoaderFor = default_loader_for,
-    config: Optional[DictationConfig] = None,
-    language: Optional[str] = None,
+    config: DictationConfig | None = None,
+    language: str | None = None,
     choose_model_folder: ModelChooser = ask_model_folder,
     start: bool = True,
 ) -> DesktopApp:
@@ -147,15 +147,15 @@ def build(
 
 
 def run(
-    handle: Union[EngineHandle, HandleFactory],
+    handle: EngineHandle | HandleFactory,
     *,
-    argv: Optional[Sequence[str]] = None,
-    settings: Optional[QSettings] = None,
-    audio: Optional[AudioSource] = None,
-    server_factory: Union[ServerFactory, None, str] = "default",
+    argv: Sequence[str] | None = None,
+    settings: QSettings | None = None,
+    audio: AudioSource | None = None,
+    server_factory: ServerFactory | None | str = "default",
     loader_for: LoaderFor = default_loader_for,
-    history_dir: Optional[Path] = None,
-    service_port: Optional[int] = None,
+    history_dir: Path | None = None,
+    service_port: int | None = None,
 ) -> int:
     """Run the GUI until its window closes; returns the exit code.
 
@@ -165,7 +165,12 @@ def run(
     None disables the embedded service. ``history_dir`` overrides ``TINGXIE_DATA_DIR`` and
     the platform data directory; ``service_port`` overrides the saved port for this run.
     """
-    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv[:1]))
+    existing = QApplication.instance()
+    app = (
+        existing
+        if isinstance(existing, QApplication)
+        else QApplication(list(argv if argv is not None else sys.argv[:1]))
+    )
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("Tingxie 听写")

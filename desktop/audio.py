@@ -10,8 +10,9 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +54,7 @@ class AudioSource(Protocol):
         """Input devices available now (rescans)."""
         ...
 
-    def start(self, device: Optional[str], on_block: BlockCallback, on_error: ErrorCallback) -> None:
+    def start(self, device: str | None, on_block: BlockCallback, on_error: ErrorCallback) -> None:
         """Open ``device`` (a name from ``devices``; None or unknown: the default)."""
         ...
 
@@ -124,7 +125,7 @@ class SoundDeviceSource:
     def _module(self) -> Any:
         if self._sd is None:
             try:
-                import sounddevice
+                import sounddevice  # type: ignore[import-untyped]
             except OSError as exc:  # no PortAudio library on this system
                 raise AudioError(f"audio input is unavailable: {exc}") from exc
             self._sd = sounddevice
@@ -154,13 +155,13 @@ class SoundDeviceSource:
     def running(self) -> bool:
         return self._stream is not None and not self._failed
 
-    def start(self, device: Optional[str], on_block: BlockCallback, on_error: ErrorCallback) -> None:
+    def start(self, device: str | None, on_block: BlockCallback, on_error: ErrorCallback) -> None:
         sd = self._module()
         self.stop()
         inputs = self.devices()
         if not inputs:
             raise NoMicrophoneError("no microphone found")
-        index: Optional[int] = None
+        index: int | None = None
         for d in inputs:
             if d.name == device:
                 index = d.index
@@ -170,7 +171,7 @@ class SoundDeviceSource:
         rate = SAMPLE_RATE
         try:
             sd.check_input_settings(chosen.index, channels=1, dtype="int16", samplerate=SAMPLE_RATE)
-        except Exception:
+        except Exception:  # noqa: BLE001
             rate = int(chosen.default_samplerate)
             log.info("%s refuses 16 kHz; capturing at %d Hz and resampling", chosen.name, rate)
         self._stopping = False
@@ -232,10 +233,10 @@ class FakeAudioSource:
 
     def __init__(self, device_names: tuple[str, ...] = ("Fake microphone",)) -> None:
         self.device_names = list(device_names)
-        self.opened: list[Optional[str]] = []
-        self.fail_start: Optional[str] = None
-        self._on_block: Optional[BlockCallback] = None
-        self._on_error: Optional[ErrorCallback] = None
+        self.opened: list[str | None] = []
+        self.fail_start: str | None = None
+        self._on_block: BlockCallback | None = None
+        self._on_error: ErrorCallback | None = None
         self._lock = threading.Lock()
 
     def devices(self) -> list[InputDevice]:
@@ -245,7 +246,7 @@ class FakeAudioSource:
     def running(self) -> bool:
         return self._on_block is not None
 
-    def start(self, device: Optional[str], on_block: BlockCallback, on_error: ErrorCallback) -> None:
+    def start(self, device: str | None, on_block: BlockCallback, on_error: ErrorCallback) -> None:
         if not self.device_names:
             raise NoMicrophoneError("no microphone found")
         if self.fail_start:

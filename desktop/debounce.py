@@ -8,7 +8,6 @@ them as auto-repeat. A release therefore only counts when no press follows it wi
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 
 class KeyAction(enum.Enum):
@@ -29,7 +28,7 @@ class PushToTalkDebounce:
     def __init__(self, window_s: float = 0.030) -> None:
         self.window_s = window_s
         self._held = False
-        self._release_at: Optional[float] = None
+        self._release_at: float | None = None
 
     @property
     def held(self) -> bool:
@@ -37,7 +36,7 @@ class PushToTalkDebounce:
         return self._held
 
     @property
-    def pending_release(self) -> Optional[float]:
+    def pending_release(self) -> float | None:
         return self._release_at
 
     def press(self, t: float) -> KeyAction:
@@ -48,7 +47,7 @@ class PushToTalkDebounce:
         self._release_at = None
         return KeyAction.START
 
-    def release(self, t: float) -> Optional[float]:
+    def release(self, t: float) -> float | None:
         """Record a release; returns when to call ``expire`` (None if nothing is held)."""
         if not self._held:
             return None

@@ -15,10 +15,11 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Optional, Protocol
+from typing import Protocol
 
 from engine.errors import EngineClosedError, EngineError
 from engine.handle import EngineHandle
@@ -87,7 +88,7 @@ class DictationConfig:
     """Audio kept from before the press and prepended to the utterance."""
     idle_release_s: float = 0.0
     """Close the microphone after this long without a press (0: keep it open)."""
-    stall_s: Optional[float] = 3.0
+    stall_s: float | None = 3.0
     """A running stream silent this long counts as lost (None: never)."""
     retry_s: float = 2.0
     """How often a failed microphone is retried by ``tick``."""
@@ -99,7 +100,7 @@ class DictationConfig:
 class _Utterance:
     number: int
     pressed_at: float
-    released_at: Optional[float] = None
+    released_at: float | None = None
     done: bool = False
     text: str = field(default="")
 
@@ -112,10 +113,10 @@ class Dictation:
         handle: EngineHandle,
         audio: AudioSource,
         events: DictationEvents,
-        history: Optional[History] = None,
+        history: History | None = None,
         *,
         config: DictationConfig = DictationConfig(),
-        device: Optional[str] = None,
+        device: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = datetime.now,
     ) -> None:
@@ -129,15 +130,15 @@ class Dictation:
         self._wall_clock = wall_clock
         self._lock = threading.RLock()
         self._preroll = PreRoll(config.preroll_s)
-        self._session: Optional[Session] = None
+        self._session: Session | None = None
         self._session_owner: object = None
-        self._listening: Optional[_Utterance] = None
+        self._listening: _Utterance | None = None
         self._finishing: list[_Utterance] = []
         self._count = 0
         self._state = DictationState.IDLE
         self._audio_status = AudioStatus(ok=False, device=device or "")
         self._opened_at = 0.0
-        self._last_block: Optional[float] = None
+        self._last_block: float | None = None
         self._last_activity = clock()
         self._last_retry = -1e9
         self._closed = False
@@ -153,7 +154,7 @@ class Dictation:
         return self._audio_status
 
     @property
-    def device(self) -> Optional[str]:
+    def device(self) -> str | None:
         return self._device
 
     # --- the microphone ------------------------------------------------------------------
@@ -185,7 +186,7 @@ class Dictation:
         self._set_audio(AudioStatus(True, self._device or "", True))
         return True
 
-    def set_device(self, name: Optional[str]) -> None:
+    def set_device(self, name: str | None) -> None:
         """Switch microphone (None: the system default); reopens the stream if it was open."""
         self._device = name
         if not self._closed and (self._audio.running or not self._audio_status.ok):
@@ -264,7 +265,7 @@ class Dictation:
             self._session_owner = recognizer
         return self._session
 
-    def _feed(self, utt: _Utterance, block: Block, session: Optional[Session] = None) -> None:
+    def _feed(self, utt: _Utterance, block: Block, session: Session | None = None) -> None:
         try:
             future = (session or self._current_session()).feed(block)
         except EngineError as exc:
@@ -305,11 +306,11 @@ class Dictation:
     def _on_final(self, utt: _Utterance, future: Future[Result]) -> None:
         try:
             result = future.result()
-        except Exception as exc:  # RecognitionError / EngineClosedError: shown, not fatal
+        except Exception as exc:  # noqa: BLE001 - RecognitionError / EngineClosedError: shown, not fatal
             result = None
             problem = Problem(ProblemKind.RECOGNITION_FAILED, str(exc))
         now = self._clock()
-        utterance: Optional[FinalUtterance] = None
+        utterance: FinalUtterance | None = None
         if result is not None and result.text.strip():
             assert utt.released_at is not None
             utterance = FinalUtterance(

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Mapping, Optional
 
 DATA_DIR_ENV = "TINGXIE_DATA_DIR"
 
@@ -31,7 +31,7 @@ class FinalUtterance:
         return json.dumps(asdict(self), ensure_ascii=False)
 
 
-def data_dir(env: Optional[Mapping[str, str]] = None) -> Path:
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
     """Where the history lives: ``$TINGXIE_DATA_DIR`` if set, else the platform's user data
     directory for Tingxie (platformdirs)."""
     env = os.environ if env is None else env

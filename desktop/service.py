@@ -11,8 +11,9 @@ from __future__ import annotations
 import enum
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional, Protocol
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,10 @@ StatusListener = Callable[[ServiceStatus], None]
 class ServiceController:
     """Starts/stops the embedded server off the GUI thread and reports ``ServiceStatus``."""
 
-    def __init__(self, factory: Optional[ServerFactory], on_status: StatusListener) -> None:
+    def __init__(self, factory: ServerFactory | None, on_status: StatusListener) -> None:
         self._factory = factory
         self._on_status = on_status
-        self._server: Optional[EmbeddedServer] = None
+        self._server: EmbeddedServer | None = None
         self._status = ServiceStatus(ServiceState.OFF)
         self._lock = threading.Lock()
         self._generation = 0
@@ -87,7 +88,7 @@ class ServiceController:
             try:
                 server = self._factory(host, port, self._connections_changed)
                 server.start()
-            except Exception as exc:  # ServerError (port in use...) is shown, never fatal
+            except Exception as exc:  # noqa: BLE001 - ServerError (port in use...) is shown, never fatal
                 log.warning("the embedded service did not start: %s", exc)
                 self._set(ServiceStatus(ServiceState.FAILED, url, error=str(exc) or repr(exc)))
                 return
@@ -106,7 +107,7 @@ class ServiceController:
         thread.start()
         return thread
 
-    def stop(self, wait: bool = False) -> Optional[threading.Thread]:
+    def stop(self, wait: bool = False) -> threading.Thread | None:
         with self._lock:
             self._generation += 1
             server, self._server = self._server, None
@@ -132,7 +133,7 @@ class ServiceController:
             return
         try:
             clients = int(server.active_connections)
-        except Exception:
+        except Exception:  # noqa: BLE001
             return
         if clients != status.clients:
             self._set(ServiceStatus(ServiceState.RUNNING, status.url, clients))
@@ -145,7 +146,7 @@ class ServiceController:
 def _url_of(server: EmbeddedServer, fallback: str) -> str:
     try:
         return str(getattr(server, "ws_url", None) or server.url) or fallback
-    except Exception:
+    except Exception:  # noqa: BLE001
         return fallback
 
 
@@ -163,8 +164,8 @@ class FakeServer:
         self,
         host: str,
         port: int,
-        on_connections: Optional[ConnectionsListener] = None,
-        fail: Optional[Exception] = None,
+        on_connections: ConnectionsListener | None = None,
+        fail: Exception | None = None,
     ) -> None:
         self.host, self.port, self.fail = host, port, fail
         self.on_connections = on_connections

@@ -3,8 +3,6 @@ UI language, idle time after which the microphone is released."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 from PySide6.QtCore import QSettings
 
 DEFAULT_PORT = 9999
@@ -21,13 +19,13 @@ class AppSettings:
         return str(value) if value is not None else default
 
     @property
-    def microphone(self) -> Optional[str]:
+    def microphone(self) -> str | None:
         """Device name; None means the system default."""
         value = self._str("audio/microphone", "")
         return value or None
 
     @microphone.setter
-    def microphone(self, name: Optional[str]) -> None:
+    def microphone(self, name: str | None) -> None:
         self.store.setValue("audio/microphone", name or "")
 
     @property
@@ -42,12 +40,12 @@ class AppSettings:
         self.store.setValue("audio/idle_release_s", str(seconds))
 
     @property
-    def model(self) -> Optional[str]:
+    def model(self) -> str | None:
         """A model name or local folder the user chose; None: the default."""
         return self._str("engine/model", "") or None
 
     @model.setter
-    def model(self, model: Optional[str]) -> None:
+    def model(self, model: str | None) -> None:
         self.store.setValue("engine/model", model or "")
 
     @property

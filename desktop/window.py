@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QIcon, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QCloseEvent,
+    QGuiApplication,
+    QIcon,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,11 +53,11 @@ from .settings import AppSettings
 
 log = logging.getLogger(__name__)
 
-ModelChooser = Callable[[QWidget], Optional[str]]
+ModelChooser = Callable[[QWidget], str | None]
 """Asks the user for a local model folder (a dialog; tests inject an answer)."""
 
 
-def ask_model_folder(parent: QWidget) -> Optional[str]:
+def ask_model_folder(parent: QWidget) -> str | None:
     folder = QFileDialog.getExistingDirectory(parent, Texts("en")("choose_model"))
     return folder or None
 
@@ -69,8 +76,8 @@ class MainWindow(QMainWindow):
         *,
         on_model_chosen: Callable[[str], None],
         choose_model_folder: ModelChooser = ask_model_folder,
-        icon: Optional[QIcon] = None,
-        debounce: Optional[PushToTalkDebounce] = None,
+        icon: QIcon | None = None,
+        debounce: PushToTalkDebounce | None = None,
     ) -> None:
         super().__init__()
         self.dictation = dictation
@@ -82,7 +89,7 @@ class MainWindow(QMainWindow):
         self._on_model_chosen = on_model_chosen
         self._choose_model_folder = choose_model_folder
         self.debounce = debounce or PushToTalkDebounce()
-        self._problem: Optional[Problem] = None
+        self._problem: Problem | None = None
         self._closed = False
 
         self.setWindowTitle(texts("app_title"))
@@ -244,20 +251,22 @@ class MainWindow(QMainWindow):
     def stop_talking(self) -> None:
         self.dictation.release()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt name)
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease) and not self._closed:
-            key_event = event  # type: QKeyEvent  # type: ignore[assignment]
-            if (
-                key_event.key() == Qt.Key.Key_Space  # type: ignore[attr-defined]
-                and isinstance(watched, QWidget)
-                and watched.window() is self
-            ):
-                if kind == QEvent.Type.KeyPress:
-                    self.space_pressed()
-                else:
-                    self.space_released()
-                return True
+        if (
+            kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
+            and not self._closed
+            and isinstance(event, QKeyEvent)
+        ) and (
+            event.key() == Qt.Key.Key_Space
+            and isinstance(watched, QWidget)
+            and watched.window() is self
+        ):
+            if kind == QEvent.Type.KeyPress:
+                self.space_pressed()
+            else:
+                self.space_released()
+            return True
         return False
 
     def space_pressed(self) -> None:
@@ -276,12 +285,15 @@ class MainWindow(QMainWindow):
         elif self.debounce.pending_release is not None:  # the timer fired a little early
             self._release_timer.start(2)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt name)
+    def changeEvent(self, event: QEvent) -> None:
         # A hold whose release went to another window must not keep listening.
-        if event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
-            if self.debounce.cancel() is KeyAction.STOP:
-                self._release_timer.stop()
-                self.stop_talking()
+        if (
+            event.type() == QEvent.Type.ActivationChange
+            and not self.isActiveWindow()
+            and self.debounce.cancel() is KeyAction.STOP
+        ):
+            self._release_timer.stop()
+            self.stop_talking()
         super().changeEvent(event)
 
     # --- showing events ------------------------------------------------------------------
@@ -449,7 +461,7 @@ class MainWindow(QMainWindow):
         self.service.refresh()
 
     # --- closing -------------------------------------------------------------------------
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()
         super().closeEvent(event)
 

@@ -7,16 +7,17 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
-from pathlib import Path  # noqa: E402
-from typing import Any, Callable, Iterator, Optional  # noqa: E402
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
-import pytest  # noqa: E402
+import pytest
 
-from desktop.audio import FakeAudioSource  # noqa: E402
-from desktop.dictation import DictationConfig  # noqa: E402
-from desktop.history import History  # noqa: E402
-from engine.fake import fake_recognizer  # noqa: E402
-from engine.handle import EngineHandle  # noqa: E402
+from desktop.audio import FakeAudioSource
+from desktop.dictation import DictationConfig
+from desktop.history import History
+from engine.fake import fake_recognizer
+from engine.handle import EngineHandle
 
 
 @pytest.fixture
@@ -47,10 +48,10 @@ def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history
     handles: list[EngineHandle] = []
 
     def make(
-        handle: Optional[EngineHandle] = None,
+        handle: EngineHandle | None = None,
         *,
-        audio: Optional[Any] = None,
-        config: Optional[DictationConfig] = None,
+        audio: Any | None = None,
+        config: DictationConfig | None = None,
         **kwargs: Any,
     ) -> Any:
         if handle is None:

@@ -74,7 +74,7 @@ class FakeSoundDevice:
         if not self.accepts_16k and kwargs.get("samplerate") == 16000:
             raise ValueError("Invalid sample rate")
 
-    def InputStream(self, **kwargs: Any) -> FakeStream:  # noqa: N802 (sounddevice's name)
+    def InputStream(self, **kwargs: Any) -> FakeStream:
         stream = FakeStream(**kwargs)
         self.streams.append(stream)
         return stream

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_press_feed_release_gives_a_final_with_duration_and_latency(parts: Any) 
 
 
 def test_preroll_before_the_press_is_part_of_the_utterance(parts: Any) -> None:
-    dictation, audio, events, clock, history = parts
+    dictation, audio, events, _clock, _history = parts
     dictation.start_audio()
     audio.push(tone(0.48, 2.0))  # speech started just before the key went down
     dictation.press()
@@ -118,7 +119,7 @@ def test_preroll_before_the_press_is_part_of_the_utterance(parts: Any) -> None:
 
 
 def test_microphone_lost_mid_utterance_still_gives_the_final_then_recovers(parts: Any) -> None:
-    dictation, audio, events, clock, history = parts
+    dictation, audio, events, clock, _history = parts
     dictation.start_audio()
     dictation.press()
     audio.push(tone(0.2, 0.7))
@@ -136,7 +137,7 @@ def test_microphone_lost_mid_utterance_still_gives_the_final_then_recovers(parts
 
 
 def test_no_microphone_is_reported_once_and_press_fails_cleanly(parts: Any) -> None:
-    dictation, audio, events, clock, history = parts
+    dictation, audio, events, clock, _history = parts
     audio.device_names = []
     assert not dictation.start_audio()
     clock.now += 5
@@ -147,7 +148,7 @@ def test_no_microphone_is_reported_once_and_press_fails_cleanly(parts: Any) -> N
 
 
 def test_a_silent_stream_counts_as_lost(parts: Any) -> None:
-    dictation, audio, events, clock, history = parts
+    dictation, _audio, events, clock, _history = parts
     dictation.start_audio()
     clock.now += 2.5
     dictation.tick()
@@ -182,7 +183,7 @@ def test_model_not_ready(tmp_path: Path) -> None:
 
 
 def test_recognition_failure_is_reported_and_the_next_utterance_works(parts: Any) -> None:
-    dictation, audio, events, clock, history = parts
+    dictation, audio, events, _clock, _history = parts
     broken = fake_recognizer(fail_on="四")
     dictation._handle = EngineHandle.ready(broken)  # the model was swapped for a failing one
     dictation.start_audio()

@@ -16,8 +16,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,9 @@ def desktop_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         )
         procs.append(pulse)
         wait_for(
-            lambda: subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0,
+            lambda: subprocess.run(
+                ["pactl", "info"], env=env, capture_output=True, check=False
+            ).returncode == 0,
             20, "PulseAudio",
         )
         subprocess.run(["pactl", "set-default-sink", "vmic_sink"], env=env, check=True)
@@ -152,7 +155,7 @@ def websocket_final(port: int, wav: Path, out: dict[str, Any]) -> None:
                 if message.get("type") == "result" and message.get("mode") == "final":
                     out["final"] = message["text"]
                     return
-    except Exception as exc:  # reported by the assertion in the test
+    except Exception as exc:  # noqa: BLE001 - reported by the assertion in the test
         out["error"] = repr(exc)
 
 
@@ -176,7 +179,7 @@ def test_hold_space_speak_release_under_xvfb(
                 return False
 
         wait_for(healthy, 180, "the model to load and the service to answer", 0.5)
-        xdo = lambda *a: subprocess.run(["xdotool", *a], env=env, check=True,  # noqa: E731
+        xdo = lambda *a: subprocess.run(["xdotool", *a], env=env, check=True,
                                         capture_output=True, text=True, timeout=30).stdout
         window = xdo("search", "--sync", "--onlyvisible", "--name", "Tingxie").split()[0]
         xdo("windowfocus", "--sync", window)
@@ -219,7 +222,7 @@ def test_hold_space_speak_release_under_xvfb(
         xdo("key", "--window", window, "ctrl+shift+c")  # "copy all" from the transcript
         copied = wait_for(
             lambda: subprocess.run(["xclip", "-o", "-selection", "clipboard"], env=env,
-                                   capture_output=True, text=True).stdout,
+                                   capture_output=True, text=True, check=False).stdout,
             10, "the transcript on the clipboard",
         )
         assert copied == record["text"]
@@ -230,7 +233,9 @@ def test_hold_space_speak_release_under_xvfb(
         shutil.copyfile(tmp_path / "shot.png", shot)
         # Ctrl+Q closes the window on the key press; the release then finds no window, which
         # xdotool reports as a failure, so only the app's exit counts.
-        subprocess.run(["xdotool", "key", "ctrl+q"], env=env, capture_output=True, timeout=30)
+        subprocess.run(
+            ["xdotool", "key", "ctrl+q"], env=env, capture_output=True, timeout=30, check=False
+        )
         assert app.wait(30) == 0
     finally:
         if app.poll() is None:

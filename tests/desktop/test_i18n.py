@@ -16,7 +16,7 @@ def test_choose_language(setting: str, locale: str, expected: str) -> None:
 
 
 def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
-    fields = lambda s: sorted(f for _, f, _, _ in string.Formatter().parse(s) if f)  # noqa: E731
+    fields = lambda s: sorted(f for _, f, _, _ in string.Formatter().parse(s) if f)
     en, zh = Texts("en"), Texts("zh")
     for key in keys():
         assert fields(_raw(key, 0)) == fields(_raw(key, 1)), key
