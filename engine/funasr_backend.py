@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .errors import ModelLoadError
+from .loader import PRECISIONS
 from .interface import ModelInfo
 from .streaming import Token
 
@@ -135,9 +136,6 @@ class ParaformerDecoder:
             return ""
         text, _ = self._postprocess(list(tokens))
         return str(text)
-
-
-PRECISIONS = ("fp32", "int8")
 
 
 def load(

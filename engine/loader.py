@@ -22,6 +22,12 @@ from .models import (
 from .streaming import StreamingRecognizer
 
 
+PRECISIONS = ("int8", "fp32")
+"""FunASR weights: int8 = Linear layers dynamically quantized (CPU); fp32 = as published."""
+
+DEFAULT_PRECISION = "fp32"
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     """Everything needed to load a model. Built once, in the composition root."""
@@ -31,7 +37,7 @@ class EngineConfig:
     device: str = "cpu"
     threads: Optional[int] = None  # torch intra-op threads; None: the machine's cores, max 4
     allow_download: bool = True
-    precision: str = "fp32"  # "int8": dynamically quantized Linear layers (CPU)
+    precision: str = "fp32"  # see PRECISIONS
     model_dirs: tuple[Path, ...] = ()  # searched before the ModelScope cache
     language: str = "auto"  # Whisper models: "auto", "zh" or "en" (FunASR models ignore it)
 
