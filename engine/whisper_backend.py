@@ -6,11 +6,12 @@ re-decodes the growing utterance for partial results (``revises = True``: each `
 returns the whole utterance's words, replacing earlier ones); ``finish`` decodes the whole
 utterance once more for the final text.
 
-Pacing: a partial is re-decoded after every ``chunk_samples`` (1 s) of new audio, but
-never more often than the last decode took, so that on a slow machine or with a large
-model the worker skips partials instead of falling behind the speaker. The final result
-therefore waits for at most the partial decode in flight plus one decode of the whole
-utterance. Measured on a shared 2-core AMD EPYC (CPU, int8, 2 threads), tiny.en: a 5 s
+Pacing (``redecode_due``): a partial is re-decoded after every ``chunk_samples`` (1 s)
+of new audio, but never more often than the last decode took, and not at all while audio
+arrives faster than real time (a file, or a worker that has fallen behind): on a slow
+machine or with a large model the worker skips partials instead of falling behind the
+speaker. The final result therefore waits for at most the partial decode in flight plus
+one decode of the whole utterance. Measured on a shared 2-core AMD EPYC (CPU, int8, 2 threads), tiny.en: a 5 s
 utterance fed in real time gives its final text ~1 s after release (see the README).
 Every decode costs at least one encoder pass over a 30 s window (Whisper pads), so the
 cost of a partial hardly depends on the utterance length up to 30 s; beyond 30 s it
@@ -60,11 +61,31 @@ ZH_PROMPT = "以下是普通话的句子，使用简体中文。"
 Clock = Callable[[], float]
 
 
-def redecode_due(new_samples: int, last_decode_s: float, chunk_samples: int) -> bool:
-    """Whether a partial should re-decode the utterance now: after at least one chunk of
-    new audio, and after at least as much new audio as the last decode took to run (so the
-    worker keeps pace with real-time audio however slow the model is)."""
-    return new_samples >= max(chunk_samples, last_decode_s * SAMPLE_RATE)
+REAL_TIME_SLACK_S = 0.5
+"""How much more audio than wall time may have come since the last decode, from queueing
+jitter, before the audio counts as arriving faster than real time."""
+
+
+def redecode_due(
+    new_audio_s: float,
+    since_last_decode_s: Optional[float],
+    last_decode_s: float,
+    chunk_s: float,
+) -> bool:
+    """Whether a partial should re-decode the utterance now.
+
+    ``new_audio_s``: audio added since the last decode; ``since_last_decode_s``: wall time
+    since the last decode ended (None before the first); ``last_decode_s``: how long that
+    decode ran. Due after at least one chunk of new audio and at least as much as the last
+    decode took (so the worker keeps pace with a speaker however slow the model is), unless
+    more audio came than a speaker could have said meanwhile: then the worker is behind, or
+    reading a file, and only the final is worth decoding.
+    """
+    if since_last_decode_s is None:
+        return new_audio_s >= chunk_s
+    if new_audio_s > since_last_decode_s + last_decode_s + REAL_TIME_SLACK_S:
+        return False
+    return new_audio_s >= max(chunk_s, last_decode_s)
 
 
 def whisper_language(setting: str, multilingual: bool) -> Optional[str]:
@@ -98,7 +119,8 @@ class UtteranceAudio:
     pieces: list[npt.NDArray[np.float32]] = field(default_factory=list)
     samples: int = 0
     decoded_samples: int = 0  # utterance length at the last decode
-    last_decode_s: float = 0.0
+    last_decode_s: float = 0.0  # how long the last decode ran
+    last_decode_end: Optional[float] = None  # clock time it ended
     tokens: list[Token] = field(default_factory=list)
 
     def add(self, samples: npt.NDArray[np.float32]) -> None:
@@ -146,13 +168,17 @@ class WhisperDecoder:
         self, state: UtteranceAudio, samples: npt.NDArray[np.float32], is_final: bool
     ) -> list[Token]:
         state.add(samples)
+        started = self._clock()
         if not is_final and not redecode_due(
-            state.samples - state.decoded_samples, state.last_decode_s, self.chunk_samples
+            (state.samples - state.decoded_samples) / SAMPLE_RATE,
+            None if state.last_decode_end is None else started - state.last_decode_end,
+            state.last_decode_s,
+            self.chunk_samples / SAMPLE_RATE,
         ):
             return state.tokens
-        started = self._clock()
         state.tokens = self.transcribe(state.audio(), final=is_final)
-        state.last_decode_s = self._clock() - started
+        state.last_decode_end = self._clock()
+        state.last_decode_s = state.last_decode_end - started
         state.decoded_samples = state.samples
         return state.tokens
 
@@ -218,6 +244,8 @@ def load(
         raise ModelLoadError(
             f"the Whisper backend needs faster-whisper ({exc}): pip install 'tingxie[whisper]'"
         ) from exc
+    # faster-whisper logs every decode at INFO; Tingxie decodes every second.
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)
     kind, index = _device(device)
     try:
         model = WhisperModel(

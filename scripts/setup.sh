@@ -17,7 +17,7 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 "${pip[@]}" --no-deps funasr==1.4.16
 if [ "${1:-}" = test ]; then
   # package: the suite builds the PyInstaller bundle (tests/packaging).
-  "${pip[@]}" -e '.[test,package]'
+  "${pip[@]}" -e '.[test,whisper,package]'
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     scripts/system-packages.sh
   fi

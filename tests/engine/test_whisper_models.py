@@ -1,0 +1,226 @@
+"""Whisper model selection, download and backend decisions: pure, no model, no network."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
+from engine.loader import EngineConfig
+from engine.models import (
+    FUNASR,
+    WHISPER,
+    WHISPER_NAMES,
+    huggingface_cache_root,
+    not_found_message,
+    resolve,
+)
+from engine.whisper_backend import download, redecode_due, split_words, whisper_language
+
+CT2 = ("model.bin", "config.json", "tokenizer.json")
+FUNASR_FILES = ("config.yaml", "model.pt")
+
+
+def files_at(*dirs_and_files: tuple[Path, tuple[str, ...]]) -> Callable[[Path], bool]:
+    files = {d / f for d, names in dirs_and_files for f in names}
+    parents = {p for d, _ in dirs_and_files for p in [d, *d.parents]}
+    return lambda p: p in files or p in parents
+
+
+def lister(mapping: dict[Path, list[Path]]) -> Callable[[Path], list[Path]]:
+    return lambda p: mapping.get(p, [])
+
+
+HF = Path("/home/u/.cache/huggingface/hub")
+MS = Path("/home/u/.cache/modelscope/hub")
+
+
+def test_a_whisper_name_is_found_in_the_hugging_face_cache() -> None:
+    snapshot = HF / "models--Systran--faster-whisper-tiny.en" / "snapshots" / "abc123"
+    loc = resolve(
+        "whisper-tiny.en",
+        model_dirs=(),
+        cache_root=MS,
+        exists=files_at((snapshot, CT2)),
+        hf_cache_root=HF,
+        list_dir=lister({snapshot.parent: [snapshot]}),
+    )
+    assert loc.path == snapshot and loc.backend == WHISPER
+    assert loc.hub_id == "Systran/faster-whisper-tiny.en"
+
+
+def test_an_incomplete_snapshot_is_not_a_model() -> None:
+    snapshot = HF / "models--Systran--faster-whisper-base" / "snapshots" / "abc"
+    loc = resolve(
+        "whisper-base",
+        model_dirs=(),
+        cache_root=MS,
+        exists=files_at((snapshot, ("config.json",))),  # model.bin still downloading
+        hf_cache_root=HF,
+        list_dir=lister({snapshot.parent: [snapshot]}),
+    )
+    assert loc.path is None and loc.backend == WHISPER
+
+
+def test_tingxie_model_dirs_come_before_the_hugging_face_cache() -> None:
+    own = Path("/app/models")
+    snapshot = HF / "models--Systran--faster-whisper-small" / "snapshots" / "x"
+    loc = resolve(
+        "whisper-small",
+        model_dirs=(own,),
+        cache_root=MS,
+        exists=files_at((snapshot, CT2), (own / "whisper-small", CT2)),
+        hf_cache_root=HF,
+        list_dir=lister({snapshot.parent: [snapshot]}),
+    )
+    assert loc.path == own / "whisper-small"
+
+
+def test_a_missing_whisper_model_is_explained_with_its_hugging_face_page() -> None:
+    loc = resolve(
+        "whisper-base", model_dirs=(Path("/m"),), cache_root=MS, exists=files_at(),
+        hf_cache_root=HF,
+    )
+    assert loc.path is None and loc.backend == WHISPER
+    assert loc.download_to == HF / "models--Systran--faster-whisper-base"
+    message = not_found_message(loc, "offline")
+    assert "https://huggingface.co/Systran/faster-whisper-base" in message
+    assert "/m/whisper-base" in message and "--model DIR" in message
+    assert "modelscope" not in message.lower()
+
+
+def test_the_hugging_face_id_of_a_whisper_model_is_a_whisper_name() -> None:
+    loc = resolve("Systran/faster-whisper-tiny", model_dirs=(), cache_root=MS, exists=files_at())
+    assert loc.backend == WHISPER and loc.spec == "whisper-tiny"
+
+
+def test_a_directory_is_loaded_by_the_backend_its_files_belong_to() -> None:
+    ct2, funasr = Path("/data/ct2"), Path("/data/paraformer")
+    exists = files_at((ct2, CT2), (funasr, FUNASR_FILES))
+    assert resolve(str(ct2), model_dirs=(), cache_root=MS, exists=exists).backend == WHISPER
+    assert resolve(str(funasr), model_dirs=(), cache_root=MS, exists=exists).backend == FUNASR
+
+
+def test_a_directory_with_both_layouts_is_funasr() -> None:
+    d = Path("/data/both")
+    loc = resolve(str(d), model_dirs=(), cache_root=MS, exists=files_at((d, CT2 + FUNASR_FILES)))
+    assert loc.backend == FUNASR
+
+
+def test_a_directory_of_neither_layout_names_both() -> None:
+    d = Path("/data/half")
+    with pytest.raises(ModelNotFoundError, match="model.bin, config.json"):
+        resolve(str(d), model_dirs=(), cache_root=MS, exists=files_at((d, ("model.bin",))))
+
+
+def test_unknown_names_list_the_whisper_names_too() -> None:
+    with pytest.raises(ModelNotFoundError, match="whisper-tiny.en"):
+        resolve("whisper-huge", model_dirs=(), cache_root=MS, exists=files_at())
+
+
+def test_every_whisper_name_maps_to_a_ctranslate2_repository() -> None:
+    assert {"whisper-tiny", "whisper-tiny.en", "whisper-base", "whisper-small"} <= set(WHISPER_NAMES)
+    assert all(repo.count("/") == 1 for repo in WHISPER_NAMES.values())
+
+
+def test_the_hugging_face_cache_follows_huggingface_hub_settings() -> None:
+    home = Path("/home/u")
+    assert huggingface_cache_root({}, home) == home / ".cache/huggingface/hub"
+    assert huggingface_cache_root({"HF_HOME": "/hf"}, home) == Path("/hf/hub")
+    assert huggingface_cache_root({"HF_HUB_CACHE": "/c", "HF_HOME": "/hf"}, home) == Path("/c")
+    assert huggingface_cache_root({"XDG_CACHE_HOME": "/x"}, home) == Path("/x/huggingface/hub")
+
+
+def test_the_engine_config_language_defaults_to_auto() -> None:
+    assert EngineConfig().language == "auto"
+
+
+# --- backend decisions -------------------------------------------------------------------
+
+
+def test_languages_map_to_faster_whisper() -> None:
+    assert whisper_language("auto", multilingual=True) is None
+    assert whisper_language("zh", multilingual=True) == "zh"
+    assert whisper_language("en", multilingual=True) == "en"
+    assert whisper_language("auto", multilingual=False) == "en"  # .en models
+    with pytest.raises(ModelLoadError, match="English-only"):
+        whisper_language("zh", multilingual=False)
+    with pytest.raises(ModelLoadError, match="unknown language"):
+        whisper_language("fr", multilingual=True)
+
+
+def test_a_partial_waits_for_a_chunk_of_new_audio() -> None:
+    assert not redecode_due(0.9, None, 0.0, chunk_s=1.0)
+    assert redecode_due(1.0, None, 0.0, chunk_s=1.0)
+    assert redecode_due(1.0, since_last_decode_s=0.8, last_decode_s=0.2, chunk_s=1.0)
+
+
+def test_a_slow_decoder_decodes_partials_less_often() -> None:
+    # Each decode took 2.5 s: a partial every second would fall further behind each time.
+    assert not redecode_due(1.0, since_last_decode_s=0.0, last_decode_s=2.5, chunk_s=1.0)
+    assert not redecode_due(2.0, since_last_decode_s=0.0, last_decode_s=2.5, chunk_s=1.0)
+    assert redecode_due(3.0, since_last_decode_s=0.5, last_decode_s=2.5, chunk_s=1.0)
+
+
+def test_audio_faster_than_real_time_skips_partials() -> None:
+    # 5 s of audio came while 0.1 s passed after a 1 s decode: a file, or a backlog.
+    assert not redecode_due(5.0, since_last_decode_s=0.1, last_decode_s=1.0, chunk_s=1.0)
+
+
+def test_words_join_back_into_the_segment_text() -> None:
+    assert split_words(" Please send it.") == [" Please", " send", " it."]
+    assert "".join(split_words(" a  b ")) == " a  b"
+    assert split_words("今天天气很好。") == ["今天天气很好。"]
+
+
+# --- download ----------------------------------------------------------------------------
+
+
+def whisper_location():  # type: ignore[no-untyped-def]
+    return resolve("whisper-base", model_dirs=(), cache_root=MS, exists=files_at(),
+                   hf_cache_root=HF)
+
+
+def test_an_unreachable_hub_fails_in_seconds_with_the_explanation() -> None:
+    started = time.monotonic()
+    with pytest.raises(ModelDownloadError, match="huggingface.co/Systran/faster-whisper-base"):
+        download(whisper_location(), None, {"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert time.monotonic() - started < 10
+
+
+def test_hf_hub_offline_fails_without_trying() -> None:
+    def never(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("must not download")
+
+    with pytest.raises(ModelDownloadError, match="HF_HUB_OFFLINE"):
+        download(whisper_location(), None, {"HF_HUB_OFFLINE": "1"}, snapshot_download=never)
+
+
+def test_download_reports_byte_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("engine.download.check_reachable", lambda endpoint: None)
+    seen: list[tuple[str, int, int]] = []
+    calls: dict[str, Any] = {}
+
+    def fake_snapshot_download(repo_id: str, **kwargs: Any) -> str:
+        calls.update(kwargs, repo_id=repo_id)
+        files = kwargs["tqdm_class"](total=10, desc="files")  # counts files: not reported
+        files.update(1)
+        bar = kwargs["tqdm_class"](total=3_000, unit="B", desc="Downloading bytes")
+        bar.update(1_000)
+        bar.update(2_000)
+        return str(tmp_path)
+
+    path = download(
+        whisper_location(),
+        None,
+        {"HF_ENDPOINT": "https://hf.example"},
+        progress=lambda what, done, total: seen.append((what, done, total)),
+        snapshot_download=fake_snapshot_download,
+    )
+    assert path == tmp_path
+    assert calls["repo_id"] == "Systran/faster-whisper-base"
+    assert calls["endpoint"] == "https://hf.example" and "model.bin" in calls["allow_patterns"]
+    assert seen == [("whisper-base", 1_000, 3_000), ("whisper-base", 3_000, 3_000)]
