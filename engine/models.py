@@ -223,9 +223,7 @@ def _resolve_whisper(
         if is_ctranslate2_dir(c, exists):
             return ModelLocation(spec, spec, c, hub_id, tuple(candidates), backend=WHISPER)
     searched = tuple(candidates) + ((cached / "snapshots",) if cached else ())
-    return ModelLocation(
-        spec, spec, None, hub_id, searched, download_to=cached, backend=WHISPER
-    )
+    return ModelLocation(spec, spec, None, hub_id, searched, download_to=cached, backend=WHISPER)
 
 
 def not_found_message(location: ModelLocation, reason: str) -> str:

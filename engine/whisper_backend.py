@@ -32,9 +32,10 @@ import math
 import os
 import re
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,7 +69,7 @@ jitter, before the audio counts as arriving faster than real time."""
 
 def redecode_due(
     new_audio_s: float,
-    since_last_decode_s: Optional[float],
+    since_last_decode_s: float | None,
     last_decode_s: float,
     chunk_s: float,
 ) -> bool:
@@ -88,7 +89,7 @@ def redecode_due(
     return new_audio_s >= max(chunk_s, last_decode_s)
 
 
-def whisper_language(setting: str, multilingual: bool) -> Optional[str]:
+def whisper_language(setting: str, multilingual: bool) -> str | None:
     """The ``language`` to pass to faster-whisper for a Tingxie language setting.
 
     English-only (``.en``) models always get ``"en"``. Raises ``ModelLoadError`` for a
@@ -120,7 +121,7 @@ class UtteranceAudio:
     samples: int = 0
     decoded_samples: int = 0  # utterance length at the last decode
     last_decode_s: float = 0.0  # how long the last decode ran
-    last_decode_end: Optional[float] = None  # clock time it ended
+    last_decode_end: float | None = None  # clock time it ended
     tokens: list[Token] = field(default_factory=list)
 
     def add(self, samples: npt.NDArray[np.float32]) -> None:
@@ -149,7 +150,7 @@ class WhisperDecoder:
         model: Any,
         info: ModelInfo,
         *,
-        language: Optional[str],
+        language: str | None,
         chunk_samples: int = CHUNK_SAMPLES,
         final_beam_size: int = 5,
         clock: Clock = time.perf_counter,
@@ -186,16 +187,16 @@ class WhisperDecoder:
         """Decode ``audio`` (16 kHz float32) in full; the words with their probabilities."""
         if len(audio) < MIN_DECODE_SAMPLES:
             return []
-        options: dict[str, Any] = dict(
-            language=self.language,
-            task="transcribe",
-            condition_on_previous_text=False,
+        options: dict[str, Any] = {
+            "language": self.language,
+            "task": "transcribe",
+            "condition_on_previous_text": False,
             # Timestamps let faster-whisper cut long audio between words; a dictation
             # utterance inside one window needs none, which saves decoding steps.
-            without_timestamps=len(audio) <= WINDOW_SAMPLES,
-            vad_filter=False,
-            initial_prompt=ZH_PROMPT if self.language == "zh" else None,
-        )
+            "without_timestamps": len(audio) <= WINDOW_SAMPLES,
+            "vad_filter": False,
+            "initial_prompt": ZH_PROMPT if self.language == "zh" else None,
+        }
         if final:
             options.update(beam_size=self.final_beam_size)
         else:
@@ -222,7 +223,7 @@ def load(
     *,
     name: str,
     device: str = "cpu",
-    threads: Optional[int] = None,
+    threads: int | None = None,
     language: str = "auto",
 ) -> WhisperDecoder:
     """Load a CTranslate2 Whisper model from a local directory (never a download).
@@ -239,7 +240,7 @@ def load(
             f"{path} has no tokenizer.json: copy it from the model's Hugging Face repository"
         )
     try:
-        from faster_whisper import WhisperModel
+        from faster_whisper import WhisperModel  # type: ignore[import-untyped]
     except ImportError as exc:
         raise ModelLoadError(
             f"the Whisper backend needs faster-whisper ({exc}): pip install 'tingxie[whisper]'"
@@ -284,10 +285,10 @@ def hub_endpoint(environ: Mapping[str, str]) -> str:
 
 def download(
     location: ModelLocation,
-    revision: Optional[str],
-    environ: Mapping[str, str],
-    progress: Optional[DownloadProgress] = None,
-    snapshot_download: Optional[Callable[..., str]] = None,
+    revision: str | None,
+    environ: dict[str, str],
+    progress: DownloadProgress | None = None,
+    snapshot_download: Callable[..., str] | None = None,
 ) -> Path:
     """Download ``location.hub_id`` from Hugging Face into its cache; the model directory.
 
@@ -305,11 +306,12 @@ def download(
         raise ModelDownloadError(not_found_message(location, reason))
     if snapshot_download is None:
         try:
-            from huggingface_hub import snapshot_download
+            from huggingface_hub import snapshot_download as hub_snapshot_download
         except ImportError as exc:
             raise ModelDownloadError(
                 not_found_message(location, f"huggingface_hub is missing ({exc})")
             ) from exc
+        snapshot_download = hub_snapshot_download
     log.info("downloading model %s from %s", location.hub_id, endpoint)
     try:
         path = snapshot_download(
@@ -326,9 +328,9 @@ def download(
 
 def _progress_class(progress: DownloadProgress, what: str) -> type:
     """A tqdm class that reports huggingface_hub's byte counters to ``progress``."""
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]
 
-    class _Progress(tqdm):  # type: ignore[misc, valid-type]
+    class _Progress(tqdm):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["disable"] = True  # no bar of its own; Tingxie shows progress
             super().__init__(*args, **kwargs)

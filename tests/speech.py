@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 SENTENCES: tuple[str, ...] = (
     "Please send the quarterly report to the finance team before Friday.",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,10 @@ def test_tingxie_model_dirs_come_before_the_hugging_face_cache() -> None:
 
 def test_a_missing_whisper_model_is_explained_with_its_hugging_face_page() -> None:
     loc = resolve(
-        "whisper-base", model_dirs=(Path("/m"),), cache_root=MS, exists=files_at(),
+        "whisper-base",
+        model_dirs=(Path("/m"),),
+        cache_root=MS,
+        exists=files_at(),
         hf_cache_root=HF,
     )
     assert loc.path is None and loc.backend == WHISPER
@@ -122,7 +126,9 @@ def test_unknown_names_list_the_whisper_names_too() -> None:
 
 
 def test_every_whisper_name_maps_to_a_ctranslate2_repository() -> None:
-    assert {"whisper-tiny", "whisper-tiny.en", "whisper-base", "whisper-small"} <= set(WHISPER_NAMES)
+    assert {"whisper-tiny", "whisper-tiny.en", "whisper-base", "whisper-small"} <= set(
+        WHISPER_NAMES
+    )
     assert all(repo.count("/") == 1 for repo in WHISPER_NAMES.values())
 
 
@@ -180,8 +186,9 @@ def test_words_join_back_into_the_segment_text() -> None:
 
 
 def whisper_location():  # type: ignore[no-untyped-def]
-    return resolve("whisper-base", model_dirs=(), cache_root=MS, exists=files_at(),
-                   hf_cache_root=HF)
+    return resolve(
+        "whisper-base", model_dirs=(), cache_root=MS, exists=files_at(), hf_cache_root=HF
+    )
 
 
 def test_an_unreachable_hub_fails_in_seconds_with_the_explanation() -> None:
