@@ -109,11 +109,18 @@ class ParaformerDecoder:
                 )
             speech = speech.to(device=self._device)
             lengths = lengths.to(device=self._device)
-            encoder_out, encoder_lens = model.encode_chunk(
-                speech, lengths, cache=state, is_final=is_final
-            )
+            encoder_out, _ = model.encode_chunk(speech, lengths, cache=state, is_final=is_final)
             if isinstance(encoder_out, tuple):
                 encoder_out = encoder_out[0]
+            return self._predict_and_decode(encoder_out, state, is_final=is_final)
+
+    def _predict_and_decode(self, encoder_out: Any, state: Any, *, is_final: bool) -> list[Token]:
+        """CIF predictor and decoder for one utterance's encoded chunk, then greedy search:
+        ``ParaformerStreaming.generate_chunk``, keeping each token's probability."""
+        torch = self._torch
+        model = self._model
+        with torch.no_grad():
+            encoder_lens = torch.tensor([encoder_out.size(1)])
             predictor = model.calc_predictor_chunk(
                 encoder_out, encoder_lens, cache=state, is_final=is_final
             )
@@ -130,6 +137,74 @@ class ParaformerDecoder:
         kept = [(i, p) for i, p in zip(ids_list, probabilities) if i not in self._skip]
         texts = self._tokenizer.ids2tokens([i for i, _ in kept])
         return [Token(t, p) for t, (_, p) in zip(texts, kept)]
+
+    def decode_many(
+        self, items: Sequence[tuple[Any, npt.NDArray[np.float32]]]
+    ) -> list[list[Token]]:
+        """Decode the next full chunk of several utterances: features, predictor and decoder
+        per utterance, the encoder (most of the compute) once for each group of utterances
+        whose encoder caches have the same shape (same number of chunks seen, up to the
+        look-back of 4). Same tokens as ``decode`` on each in turn."""
+        torch = self._torch
+        results: list[list[Token]] = [[] for _ in items]
+        groups: dict[tuple[Any, ...], list[int]] = {}
+        speech: list[Any] = []
+        with torch.no_grad():
+            for i, (state, samples) in enumerate(items):
+                audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+                feats, _ = self._extract_fbank(
+                    [audio], data_type="sound", frontend=self._frontend,
+                    cache=state["frontend"], is_final=False,
+                )
+                speech.append(feats.to(device=self._device))
+                groups.setdefault(self._encoder_shape(state, feats), []).append(i)
+            for members in groups.values():
+                states = [items[i][0] for i in members]
+                encoded = self._encode_together([speech[i] for i in members], states)
+                for row, i in enumerate(members):
+                    results[i] = self._predict_and_decode(
+                        encoded[row : row + 1], states[row], is_final=False
+                    )
+        return results
+
+    @staticmethod
+    def _encoder_shape(state: Any, feats: Any) -> tuple[Any, ...]:
+        """Utterances can share an encoder call when these are equal."""
+        opt = state["encoder"]["opt"]
+        cached = None if opt is None else tuple(c["k"].shape[2] for c in opt if c is not None)
+        return (feats.shape[1], cached, state["encoder"]["tail_chunk"])
+
+    def _encode_together(self, speeches: list[Any], states: list[Any]) -> Any:
+        """``SANMEncoderChunkOpt.forward_chunk`` for a batch: position encoding and overlap
+        per utterance (each has its own position and carried frames), the layers on the
+        stacked batch with the per-layer look-back caches stacked and split again."""
+        torch = self._torch
+        encoder = self._model.encoder
+        scale = encoder.output_size() ** 0.5
+        rows = []
+        for feats, state in zip(speeches, states):
+            x = encoder.embed(feats * scale, state["encoder"])
+            rows.append(encoder._add_overlap_chunk(x, state["encoder"]))
+        xs = torch.cat(rows, dim=0)
+        layers = list(encoder.encoders0) + list(encoder.encoders)
+        enc0 = states[0]["encoder"]
+        chunk_size, look_back = enc0["chunk_size"], enc0["encoder_chunk_look_back"]
+        caches = [s["encoder"]["opt"] or [None] * len(layers) for s in states]
+        for index, layer in enumerate(layers):
+            cache = None
+            if caches[0][index] is not None:
+                cache = {
+                    key: torch.cat([c[index][key] for c in caches], dim=0) for key in ("k", "v")
+                }
+            xs, cache = layer.forward_chunk(xs, cache, chunk_size, look_back)
+            for row, c in enumerate(caches):
+                c[index] = {key: cache[key][row : row + 1] for key in ("k", "v")}
+        if encoder.normalize_before:
+            xs = encoder.after_norm(xs)
+        if look_back > 0 or look_back == -1:
+            for state, c in zip(states, caches):
+                state["encoder"]["opt"] = c
+        return xs
 
     def text(self, tokens: Sequence[str]) -> str:
         if not tokens:

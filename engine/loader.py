@@ -38,6 +38,7 @@ class EngineConfig:
     threads: Optional[int] = None  # torch intra-op threads; None: the machine's cores, max 4
     allow_download: bool = True
     precision: str = "fp32"  # see PRECISIONS
+    batching: bool = True  # decode the chunks of concurrent sessions together
     model_dirs: tuple[Path, ...] = ()  # searched before the ModelScope cache
     language: str = "auto"  # Whisper models: "auto", "zh" or "en" (FunASR models ignore it)
 
@@ -126,7 +127,7 @@ def load_recognizer(
         threads=config.threads,
         precision=config.precision,
     )
-    return StreamingRecognizer(decoder)
+    return StreamingRecognizer(decoder, batching=config.batching)
 
 
 def model_dirs_from(paths: Sequence[str]) -> tuple[Path, ...]:

@@ -13,7 +13,8 @@ import logging
 import queue
 import threading
 import time
-from concurrent.futures import Future
+from collections import deque
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
@@ -64,6 +65,15 @@ class ChunkDecoder(Protocol):
         ...
 
 
+class BatchingDecoder(ChunkDecoder, Protocol):
+    """A decoder that can decode the next full (non-final) chunk of several utterances in
+    one call, giving the same tokens as ``decode`` on each in turn."""
+
+    def decode_many(
+        self, items: Sequence[tuple[Any, npt.NDArray[np.float32]]]
+    ) -> list[list[Token]]: ...
+
+
 class RevisingDecoder(ChunkDecoder, Protocol):
     """A decoder whose ``decode`` returns the whole utterance's tokens so far, which may
     revise earlier ones (e.g. Whisper re-decoding the growing utterance). Marked by a
@@ -81,10 +91,27 @@ class _Job:
     future: Future[Result]
     submitted: float
     audio_ms: float
+    next_chunk: int = 0  # worker's progress through ``chunks``
 
     @property
     def final(self) -> bool:
         return self.tail is not None
+
+
+def _settle(
+    future: Future[Result], result: Result | None = None, error: Exception | None = None
+) -> None:
+    """Complete ``future`` unless the caller cancelled it or it is already done. A cancelled
+    ``feed`` future only means nobody waits for that partial: its audio is still decoded."""
+    if future.done():
+        return
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+    except InvalidStateError:  # cancelled between the check and here
+        pass
 
 
 @dataclass
@@ -102,8 +129,11 @@ class StreamingRecognizer:
     An idle recognizer's worker blocks on its queue and uses no CPU.
     """
 
-    def __init__(self, decoder: ChunkDecoder, *, clock: Clock = time.perf_counter) -> None:
+    def __init__(
+        self, decoder: ChunkDecoder, *, batching: bool = True, clock: Clock = time.perf_counter
+    ) -> None:
         self._decoder = decoder
+        self._batching = batching and hasattr(decoder, "decode_many")
         self._revises = bool(getattr(decoder, "revises", False))
         self._clock = clock
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -142,44 +172,127 @@ class StreamingRecognizer:
 
     # --- the worker -------------------------------------------------------------------
     def _run(self) -> None:
-        while True:
-            job = self._queue.get()
-            if job is None:
-                break
-            self._process(job)
+        """Serve jobs until ``close``. Jobs of one session run in order; the next chunks of
+        different sessions are decoded together, one batch per round, when the decoder
+        can batch (``decode_many``)."""
+        pending: dict[StreamingSession, deque[_Job]] = {}
+        stopping = False
+        while not stopping:
+            if not pending:
+                job = self._queue.get()  # idle: block, no CPU
+                if job is None:
+                    break
+                pending.setdefault(job.session, deque()).append(job)
+            while True:  # everything that arrived meanwhile joins this round
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                pending.setdefault(job.session, deque()).append(job)
+            self._round(pending)
+            if stopping:  # finish what was queued before the stop signal
+                while pending:
+                    self._round(pending)
         # Fail whatever was queued behind the stop signal.
         while True:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if job is not None and not job.future.done():
-                job.future.set_exception(EngineClosedError("the recognizer was closed"))
+            if job is not None:
+                _settle(job.future, error=EngineClosedError("the recognizer was closed"))
 
-    def _process(self, job: _Job) -> None:
+    def _round(self, pending: dict["StreamingSession", deque[_Job]]) -> None:
+        """One step for every session with work: its next full chunk (batched with the other
+        sessions'), or its final tail, or the result of a job that is done."""
+        steps: list[tuple[_Job, _Utterance, npt.NDArray[np.int16]]] = []
+        for session in list(pending):
+            jobs = pending[session]
+            while jobs:
+                job = jobs[0]
+                if session._closed:
+                    jobs.popleft()
+                    _settle(job.future, error=EngineClosedError("the session was closed"))
+                    continue
+                if job.utterance in session._discarded:
+                    jobs.popleft()
+                    _settle(job.future, self._result(job, []))
+                    continue
+                utt = self._utterance_for(job)
+                if utt is None:
+                    jobs.popleft()
+                    continue
+                if job.next_chunk < len(job.chunks):
+                    steps.append((job, utt, job.chunks[job.next_chunk]))
+                    job.next_chunk += 1
+                    break
+                jobs.popleft()
+                if job.tail is not None:
+                    if not self._step(job, utt, [job.tail], final=True):
+                        continue
+                    session._utterance = None
+                _settle(job.future, self._result(job, utt.tokens))
+            if not jobs:
+                del pending[session]
+        if not steps:
+            return
+        if len(steps) > 1 and self._batching:
+            self._batch(steps, pending)
+        else:
+            for job, utt, chunk in steps:
+                if not self._step(job, utt, [chunk], final=False):
+                    pending.get(job.session, deque()).clear()
+
+    def _utterance_for(self, job: _Job) -> "_Utterance | None":
+        """The session's decoding progress for ``job``'s utterance, started if new."""
         session = job.session
-        if session._closed:
-            job.future.set_exception(EngineClosedError("the session was closed"))
-            return
-        if job.utterance in session._discarded:
-            job.future.set_result(self._result(job, []))
-            return
         utt = session._utterance
-        try:
-            if utt is None or utt.number != job.utterance:
+        if utt is None or utt.number != job.utterance:
+            try:
                 utt = _Utterance(job.utterance, self._decoder.new_state())
-                session._utterance = utt
-            for chunk in job.chunks:
-                self._decode(utt, chunk, False)
-            if job.tail is not None:
-                self._decode(utt, job.tail, True)
-                session._utterance = None
+            except Exception as exc:
+                self._fail(job, exc)
+                return None
+            session._utterance = utt
+        return utt
+
+    def _step(
+        self, job: _Job, utt: _Utterance, chunks: list[npt.NDArray[np.int16]], *, final: bool
+    ) -> bool:
+        try:
+            for chunk in chunks:
+                self._decode(utt, chunk, final)
         except Exception as exc:  # the model failed: translate at the engine boundary
-            log.exception("decoding failed")
-            session._utterance = None
-            job.future.set_exception(RecognitionError(f"the model failed while decoding: {exc}"))
+            self._fail(job, exc)
+            return False
+        return True
+
+    def _batch(
+        self,
+        steps: list[tuple[_Job, _Utterance, npt.NDArray[np.int16]]],
+        pending: dict["StreamingSession", deque[_Job]],
+    ) -> None:
+        decode_many = getattr(self._decoder, "decode_many")
+        try:
+            added = decode_many([(utt.state, int16_to_float(chunk)) for _, utt, chunk in steps])
+        except Exception as exc:  # every utterance in the batch is in an unknown state now
+            for job, _, _ in steps:
+                self._fail(job, exc)
+                pending.get(job.session, deque()).clear()
             return
-        job.future.set_result(self._result(job, utt.tokens))
+        for (_, utt, _), tokens in zip(steps, added):
+            utt.tokens.extend(tokens)
+
+    def _fail(self, job: _Job, exc: Exception) -> None:
+        """The utterance of ``job`` is lost: fail its future (and the session's later jobs of
+        the same utterance get a fresh state)."""
+        log.exception("decoding failed", exc_info=exc)
+        job.session._utterance = None
+        job.session._discarded.add(job.utterance)
+        _settle(job.future, error=RecognitionError(f"the model failed while decoding: {exc}"))
 
     def _decode(self, utt: _Utterance, samples: npt.NDArray[np.int16], final: bool) -> None:
         tokens = self._decoder.decode(utt.state, int16_to_float(samples), final)

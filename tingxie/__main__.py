@@ -54,6 +54,13 @@ def engine_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]
         "(default: $PRECISION or %(default)s; see docs/performance.md)",
     )
     g.add_argument(
+        "--no-batching",
+        action="store_true",
+        default=environ.get("TINGXIE_BATCHING", "1") == "0",
+        help="decode concurrent sessions one by one instead of batching their chunks "
+        "(for comparison; $TINGXIE_BATCHING=0)",
+    )
+    g.add_argument(
         "--offline",
         action="store_true",
         help="never download a model; fail with an explanation when it is not on disk",
@@ -109,6 +116,7 @@ def engine_config(args: argparse.Namespace, model: str | None = None) -> EngineC
         threads=args.threads,
         allow_download=not args.offline,
         precision=args.precision,
+        batching=not args.no_batching,
         model_dirs=default_model_dirs(),
         language=args.language,
     )

@@ -214,3 +214,56 @@ def test_transcribe_reports_an_unreadable_file(tmp_path: Path, tiny_model_dir: P
     assert run.returncode == 1
     assert "cannot read audio file" in run.stderr
     assert run.stdout == ""
+
+
+def test_batched_chunks_give_the_tokens_of_one_by_one_decoding(
+    tiny_recognizer: StreamingRecognizer,
+) -> None:
+    import copy
+
+    decoder = tiny_recognizer.decoder
+    audios = [speechlike(200 + i, 6.0).astype(np.float32) / 32768 for i in range(6)]
+    states = [decoder.new_state() for _ in audios]
+    # bring the utterances to different points: 0, 1, 2, 5, 5 and 7 chunks decoded
+    for state, audio, done in zip(states, audios, [0, 1, 2, 5, 5, 7]):
+        for k in range(done):
+            decoder.decode(state, audio[k * CHUNK : (k + 1) * CHUNK], False)
+    for step in range(2):
+        items = []
+        expected = []
+        for state, audio, done in zip(states, audios, [0, 1, 2, 5, 5, 7]):
+            k = done + step
+            chunk = audio[k * CHUNK : (k + 1) * CHUNK]
+            twin = copy.deepcopy(state)
+            expected.append([t.text for t in decoder.decode(twin, chunk, False)])
+            items.append((state, chunk))
+        got = decoder.decode_many(items)  # type: ignore[attr-defined]
+        assert [[t.text for t in tokens] for tokens in got] == expected
+    assert any(expected)
+
+
+def test_sessions_decoded_in_batches_match_funasr(tiny_recognizer: StreamingRecognizer) -> None:
+    """Many sessions fed at once (the worker batches their chunks) still match FunASR."""
+    audios = [speechlike(300 + i, 3.0 + 0.25 * i) for i in range(6)]
+    decoder = tiny_recognizer.decoder
+    batch_sizes: list[int] = []
+    real_decode_many = decoder.decode_many  # type: ignore[attr-defined]
+
+    def counting(items):  # type: ignore[no-untyped-def]
+        batch_sizes.append(len(items))
+        return real_decode_many(items)
+
+    decoder.decode_many = counting  # type: ignore[attr-defined]
+    sessions = [tiny_recognizer.open_session() for _ in audios]
+    futures = []
+    for start in range(0, max(len(a) for a in audios), 4800):
+        for s, a in zip(sessions, audios):
+            if start < len(a):
+                s.feed(a[start : start + 4800])
+    futures = [s.finish() for s in sessions]
+    try:
+        finals = [f.result(timeout=120).text for f in futures]
+    finally:
+        del decoder.decode_many  # type: ignore[attr-defined]
+    assert max(batch_sizes) > 1, "the worker never batched"
+    assert finals == [funasr_reference(tiny_recognizer, a) for a in audios]

@@ -184,3 +184,13 @@ def test_an_idle_recognizer_uses_no_cpu(recognizer: StreamingRecognizer) -> None
     before = worker_cpu()
     time.sleep(1.0)  # idle on purpose: nothing is fed
     assert worker_cpu() - before < 0.01
+
+
+def test_a_cancelled_future_does_not_stop_the_worker(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    s.feed(tone(0.3, 0.6)).cancel()
+    s.feed(tone(0.1, 0.6)).cancel()
+    assert s.finish().result(timeout=10).text == "六二"  # the audio still counts
+    other = recognizer.open_session()
+    other.feed(tone(0.47, 0.6))
+    assert other.finish().result(timeout=10).text == "九"
