@@ -43,6 +43,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "service_port": ("Service port", "服务端口"),
     "language": ("Language (after restart)", "界面语言（重启后生效）"),
     "language_auto": ("System", "跟随系统"),
+    "idle_release": (
+        "Release the microphone when idle for (after restart)",
+        "空闲多久后释放麦克风（重启后生效）",
+    ),
+    "idle_release_never": ("never", "从不"),
     "mic_ok": ("Microphone: {device}", "麦克风：{device}"),
     "mic_released": ("Microphone released (idle); press to reopen", "麦克风已释放（空闲），按下即重新打开"),
     "problem_no_microphone": (

@@ -53,12 +53,12 @@ from .settings import AppSettings
 
 log = logging.getLogger(__name__)
 
-ModelChooser = Callable[[QWidget], str | None]
-"""Asks the user for a local model folder (a dialog; tests inject an answer)."""
+ModelChooser = Callable[[QWidget, str], "str | None"]
+"""``(parent, title)``: asks the user for a local model folder (a dialog; tests inject one)."""
 
 
-def ask_model_folder(parent: QWidget) -> str | None:
-    folder = QFileDialog.getExistingDirectory(parent, Texts("en")("choose_model"))
+def ask_model_folder(parent: QWidget, title: str) -> str | None:
+    folder = QFileDialog.getExistingDirectory(parent, title)
     return folder or None
 
 
@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
             self.dictation.start_audio()
 
     def choose_model(self) -> None:
-        folder = self._choose_model_folder(self)
+        folder = self._choose_model_folder(self, self.t("choose_model"))
         if folder:
             self.settings.model = folder
             self._on_model_chosen(folder)
@@ -497,9 +497,15 @@ class SettingsDialog(QDialog):
         for code, label in (("auto", texts("language_auto")), ("zh", "简体中文"), ("en", "English")):
             self.language.addItem(label, code)
         self.language.setCurrentIndex(max(0, self.language.findData(settings.language)))
+        self.idle_release = QSpinBox()
+        self.idle_release.setRange(0, 24 * 3600)
+        self.idle_release.setSuffix(" s")
+        self.idle_release.setSpecialValueText(texts("idle_release_never"))
+        self.idle_release.setValue(int(settings.idle_release_s))
         form.addRow(self.service_enabled)
         form.addRow(texts("service_port"), self.port)
         form.addRow(texts("language"), self.language)
+        form.addRow(texts("idle_release"), self.idle_release)
         box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -511,6 +517,7 @@ class SettingsDialog(QDialog):
         self.settings.service_enabled = self.service_enabled.isChecked()
         self.settings.service_port = self.port.value()
         self.settings.language = str(self.language.currentData())
+        self.settings.idle_release_s = float(self.idle_release.value())
         self.settings.sync()
 
 

@@ -159,7 +159,7 @@ def test_failed_model_shows_the_reason_and_a_local_folder_can_be_chosen(
 
     handle = EngineHandle("paraformer-zh-streaming", broken)
     app = make_app(
-        handle, loader_for=loader_for, choose_model_folder=lambda parent: str(tmp_path)
+        handle, loader_for=loader_for, choose_model_folder=lambda parent, title: str(tmp_path)
     )
     w = app.window
     qtbot.waitUntil(lambda: "failed" in w.model_label.text())
@@ -277,3 +277,20 @@ def test_chinese_ui(qtbot: Any, make_app: Any) -> None:
     assert w.state_label.text() == "空闲"
     assert "按住说话" in w.talk_button.text()
     assert not w.windowIcon().isNull()
+
+
+def test_settings_dialog_saves_service_language_and_idle_release(
+    qtbot: Any, make_app: Any, app_settings: Any
+) -> None:
+    from desktop.window import SettingsDialog
+
+    app = make_app()
+    dialog = SettingsDialog(app_settings, app.window.t, app.window)
+    qtbot.addWidget(dialog)
+    dialog.service_enabled.setChecked(False)
+    dialog.port.setValue(12345)
+    dialog.language.setCurrentIndex(dialog.language.findData("zh"))
+    dialog.idle_release.setValue(60)
+    dialog.apply()
+    assert (app_settings.service_enabled, app_settings.service_port) == (False, 12345)
+    assert (app_settings.language, app_settings.idle_release_s) == ("zh", 60.0)
