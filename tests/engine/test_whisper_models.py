@@ -35,6 +35,7 @@ def lister(mapping: dict[Path, list[Path]]) -> Callable[[Path], list[Path]]:
     return lambda p: mapping.get(p, [])
 
 
+ROOT = Path(__file__).resolve().parents[2]
 HF = Path("/home/u/.cache/huggingface/hub")
 MS = Path("/home/u/.cache/modelscope/hub")
 
@@ -231,3 +232,18 @@ def test_download_reports_byte_progress(tmp_path: Path, monkeypatch: pytest.Monk
     assert calls["repo_id"] == "Systran/faster-whisper-base"
     assert calls["endpoint"] == "https://hf.example" and "model.bin" in calls["allow_patterns"]
     assert seen == [("whisper-base", 1_000, 3_000), ("whisper-base", 3_000, 3_000)]
+
+
+def test_importing_the_whisper_backend_loads_no_model_library() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, engine.whisper_backend, engine.loader\n"
+        "heavy = {'faster_whisper', 'ctranslate2', 'huggingface_hub', 'torch', 'funasr'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert run.stdout.strip() == "[]"
