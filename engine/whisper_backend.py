@@ -8,18 +8,19 @@ utterance once more for the final text.
 
 Pacing (``redecode_due``): a partial is re-decoded after every ``chunk_samples`` (1 s)
 of new audio, but never more often than the last decode took, and not at all while audio
-arrives faster than real time (a file, or a worker that has fallen behind): on a slow
-machine or with a large model the worker skips partials instead of falling behind the
-speaker. The final result therefore waits for at most the partial decode in flight plus
+arrives faster than real time (a file, or a worker catching up on queued audio): on a
+slow machine or with a large model the worker skips partials instead of falling behind
+the speaker. The final result therefore waits for at most the partial decode in flight plus
 one decode of the whole utterance.
 
-Latency, measured with tiny.en (CPU, int8, 1 or 2 threads) on a shared 2-core AMD EPYC:
-one decode takes ~0.8 s whatever the utterance length up to 30 s, because Whisper always
-encodes a 30 s window (shorter encoder windows make tiny.en loop and repeat itself).
-A 5 s utterance fed in real time shows its first words ~1.8 s after the speaker starts,
-new words each second after that, and the final text 1.8-1.9 s after release (median of 4;
-2.4-3.6 s while other jobs kept the machine's load at 5). Beyond 30 s each decode grows
-by one window per 30 s.
+Latency, measured with tiny.en (CPU, int8) on a 2-core AMD EPYC shared with other jobs:
+a decode costs about the same whatever the utterance length up to 30 s, because Whisper
+always encodes a 30 s window (shorter encoder windows make tiny.en loop and repeat
+itself): ~0.45 s with 2 threads on a quiet machine, ~0.8 s with 1. A 5 s utterance fed in
+real time shows its first words ~1.4 s after the speaker starts and new words every second
+after that; the final text comes 1.0 s after release with 2 threads (median of 4,
+1.01-1.05 s), 1.6 s with 1 thread, and 1.8-3.6 s while other jobs kept the machine's load
+at 5. Beyond 30 s each decode grows by one window per 30 s of audio.
 
 Confidence: each word gets ``exp(avg_logprob)`` of its segment, the geometric mean of the
 probabilities Whisper gave the segment's tokens (word-level probabilities would need
@@ -66,29 +67,30 @@ ZH_PROMPT = "以下是普通话的句子，使用简体中文。"
 Clock = Callable[[], float]
 
 
-REAL_TIME_SLACK_S = 0.5
-"""How much more audio than wall time may have come since the last decode, from queueing
-jitter, before the audio counts as arriving faster than real time."""
+REAL_TIME_SLACK_S = 0.1
+"""How much more audio than wall time may arrive between two decode calls (network and
+scheduling jitter) before the audio counts as arriving faster than real time."""
 
 
 def redecode_due(
     new_audio_s: float,
-    since_last_decode_s: float | None,
     last_decode_s: float,
     chunk_s: float,
+    call_audio_s: float,
+    call_interval_s: float | None,
 ) -> bool:
     """Whether a partial should re-decode the utterance now.
 
-    ``new_audio_s``: audio added since the last decode; ``since_last_decode_s``: wall time
-    since the last decode ended (None before the first); ``last_decode_s``: how long that
-    decode ran. Due after at least one chunk of new audio and at least as much as the last
-    decode took (so the worker keeps pace with a speaker however slow the model is), unless
-    more audio came than a speaker could have said meanwhile: then the worker is behind, or
-    reading a file, and only the final is worth decoding.
+    ``new_audio_s``: audio added since the last decode, which ran ``last_decode_s``.
+    ``call_audio_s``: audio added since the previous call (decode or not), which started
+    ``call_interval_s`` ago (None for the utterance's first call).
+
+    Not due when that audio came faster than a speaker says it: the worker is catching up
+    on queued audio, or reading a file, and only the newest audio is worth a partial.
+    Otherwise due after at least one chunk of new audio and at least as much as the last
+    decode took, so that the worker keeps pace with a speaker however slow the model is.
     """
-    if since_last_decode_s is None:
-        return new_audio_s >= chunk_s
-    if new_audio_s > since_last_decode_s + last_decode_s + REAL_TIME_SLACK_S:
+    if call_interval_s is not None and call_audio_s > call_interval_s + REAL_TIME_SLACK_S:
         return False
     return new_audio_s >= max(chunk_s, last_decode_s)
 
@@ -125,7 +127,7 @@ class UtteranceAudio:
     samples: int = 0
     decoded_samples: int = 0  # utterance length at the last decode
     last_decode_s: float = 0.0  # how long the last decode ran
-    last_decode_end: float | None = None  # clock time it ended
+    last_call: float | None = None  # clock time the previous decode call started
     tokens: list[Token] = field(default_factory=list)
 
     def add(self, samples: npt.NDArray[np.float32]) -> None:
@@ -174,16 +176,17 @@ class WhisperDecoder:
     ) -> list[Token]:
         state.add(samples)
         started = self._clock()
+        previous_call, state.last_call = state.last_call, started
         if not is_final and not redecode_due(
             (state.samples - state.decoded_samples) / SAMPLE_RATE,
-            None if state.last_decode_end is None else started - state.last_decode_end,
             state.last_decode_s,
             self.chunk_samples / SAMPLE_RATE,
+            len(samples) / SAMPLE_RATE,
+            None if previous_call is None else started - previous_call,
         ):
             return state.tokens
         state.tokens = self.transcribe(state.audio(), final=is_final)
-        state.last_decode_end = self._clock()
-        state.last_decode_s = state.last_decode_end - started
+        state.last_decode_s = self._clock() - started
         state.decoded_samples = state.samples
         return state.tokens
 

@@ -160,21 +160,23 @@ def test_languages_map_to_faster_whisper() -> None:
 
 
 def test_a_partial_waits_for_a_chunk_of_new_audio() -> None:
-    assert not redecode_due(0.9, None, 0.0, chunk_s=1.0)
-    assert redecode_due(1.0, None, 0.0, chunk_s=1.0)
-    assert redecode_due(1.0, since_last_decode_s=0.8, last_decode_s=0.2, chunk_s=1.0)
+    assert not redecode_due(0.9, 0.0, 1.0, call_audio_s=0.9, call_interval_s=None)
+    assert redecode_due(1.0, 0.0, 1.0, call_audio_s=1.0, call_interval_s=None)
+    assert redecode_due(1.0, 0.2, 1.0, call_audio_s=1.0, call_interval_s=1.0)
 
 
 def test_a_slow_decoder_decodes_partials_less_often() -> None:
     # Each decode took 2.5 s: a partial every second would fall further behind each time.
-    assert not redecode_due(1.0, since_last_decode_s=0.0, last_decode_s=2.5, chunk_s=1.0)
-    assert not redecode_due(2.0, since_last_decode_s=0.0, last_decode_s=2.5, chunk_s=1.0)
-    assert redecode_due(3.0, since_last_decode_s=0.5, last_decode_s=2.5, chunk_s=1.0)
+    assert not redecode_due(1.0, 2.5, 1.0, call_audio_s=1.0, call_interval_s=2.5)
+    assert not redecode_due(2.0, 2.5, 1.0, call_audio_s=1.0, call_interval_s=0.9)
+    assert redecode_due(3.0, 2.5, 1.0, call_audio_s=1.0, call_interval_s=1.0)
 
 
 def test_audio_faster_than_real_time_skips_partials() -> None:
-    # 5 s of audio came while 0.1 s passed after a 1 s decode: a file, or a backlog.
-    assert not redecode_due(5.0, since_last_decode_s=0.1, last_decode_s=1.0, chunk_s=1.0)
+    # A second of audio 0.2 s after the previous call: queued audio, or a file.
+    assert not redecode_due(5.0, 0.8, 1.0, call_audio_s=1.0, call_interval_s=0.2)
+    # ... but a little jitter is speech at its pace
+    assert redecode_due(1.0, 0.8, 1.0, call_audio_s=1.0, call_interval_s=0.95)
 
 
 def test_words_join_back_into_the_segment_text() -> None:
@@ -247,3 +249,92 @@ def test_importing_the_whisper_backend_loads_no_model_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert run.stdout.strip() == "[]"
+
+
+# --- the decoder around a stand-in for faster_whisper.WhisperModel ------------------------
+
+
+class Segment:
+    def __init__(self, text: str, avg_logprob: float) -> None:
+        self.text, self.avg_logprob = text, avg_logprob
+
+
+class StandInWhisper:
+    """Answers like ``WhisperModel.transcribe``: one segment per second of audio, and takes
+    ``cost`` seconds of the test's clock per decode."""
+
+    def __init__(self, clock: list[float], cost: float = 0.0) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.clock, self.cost = clock, cost
+
+    def transcribe(self, audio: Any, **options: Any) -> tuple[Any, None]:
+        self.calls.append(dict(options, seconds=len(audio) / 16000))
+        self.clock[0] += self.cost
+        n = len(audio) // 16000
+        return iter([Segment(f" word{i} more{i}", -0.1 * (i + 1)) for i in range(n)]), None
+
+
+def stand_in_recognizer(language: str | None, cost: float = 0.0):  # type: ignore[no-untyped-def]
+    from engine.interface import ModelInfo
+    from engine.streaming import StreamingRecognizer
+    from engine.whisper_backend import WhisperDecoder
+
+    clock = [0.0]
+    model = StandInWhisper(clock, cost)
+    info = ModelInfo(name="stand-in", backend="whisper", path="/x", streaming=False)
+    decoder = WhisperDecoder(model, info, language=language, clock=lambda: clock[0])
+    return StreamingRecognizer(decoder, clock=lambda: clock[0]), model, clock
+
+
+def test_partials_are_greedy_and_the_final_searches_wider() -> None:
+    import math
+
+    import numpy as np
+
+    recognizer, model, clock = stand_in_recognizer("zh")
+    session = recognizer.open_session()
+    for _ in range(2):  # two seconds at speaking pace
+        for _ in range(10):
+            session.feed(np.zeros(1600, dtype=np.int16)).result()
+            clock[0] += 0.1
+    final = session.finish().result()
+    recognizer.close()
+    partials, last = model.calls[:-1], model.calls[-1]
+    assert [c["seconds"] for c in partials] == [1.0, 2.0]
+    assert all(c["beam_size"] == 1 and c["temperature"] == 0.0 for c in partials)
+    assert last["beam_size"] == 5 and "temperature" not in last
+    assert all(c["language"] == "zh" and "简体" in c["initial_prompt"] for c in model.calls)
+    assert final.text == "word0 more0 word1 more1"
+    assert final.confidence == pytest.approx((math.exp(-0.1) + math.exp(-0.2)) / 2)
+
+
+def test_a_file_read_at_once_decodes_one_partial_and_the_final() -> None:
+    import numpy as np
+
+    recognizer, model, _ = stand_in_recognizer("en", cost=0.8)
+    session = recognizer.open_session()
+    audio = np.zeros(10 * 16000, dtype=np.int16)
+    for i in range(0, len(audio), 1600):
+        session.feed(audio[i : i + 1600])
+    final = session.finish().result()
+    recognizer.close()
+    assert [c["seconds"] for c in model.calls] == [1.0, 10.0]
+    assert final.is_final and final.text.startswith("word0")
+
+
+def test_too_little_audio_is_not_decoded() -> None:
+    import numpy as np
+
+    recognizer, model, _ = stand_in_recognizer(None)
+    session = recognizer.open_session()
+    session.feed(np.zeros(1600, dtype=np.int16))
+    final = session.finish().result()
+    recognizer.close()
+    assert model.calls == [] and final.text == "" and final.confidence == 0.0
+    # auto: faster-whisper detects the language, and gets no Chinese prompt
+    recognizer, model, _ = stand_in_recognizer(None)
+    session = recognizer.open_session()
+    session.feed(np.zeros(16000, dtype=np.int16))
+    session.finish().result()
+    recognizer.close()
+    assert model.calls[-1]["language"] is None and model.calls[-1]["initial_prompt"] is None
