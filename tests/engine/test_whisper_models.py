@@ -338,3 +338,14 @@ def test_too_little_audio_is_not_decoded() -> None:
     session.finish().result()
     recognizer.close()
     assert model.calls[-1]["language"] is None and model.calls[-1]["initial_prompt"] is None
+
+
+def test_the_language_option_reaches_the_engine_config() -> None:
+    from tingxie.__main__ import build_parser, engine_config
+
+    parse = build_parser({}).parse_args
+    assert engine_config(parse(["transcribe", "a.wav"])).language == "auto"
+    assert engine_config(parse(["transcribe", "a.wav", "--language", "zh"])).language == "zh"
+    assert engine_config(build_parser({"ASR_LANGUAGE": "en"}).parse_args([])).language == "en"
+    with pytest.raises(SystemExit):
+        parse(["--language", "fr"])
