@@ -15,10 +15,12 @@ else
   fi
   py=.venv/bin/python
 fi
+# nice: the build takes minutes of all cores; where there is no nice (some Windows shells), plain
+lower=(); if command -v nice >/dev/null; then lower=(nice -n 10); fi
 start=$(date +%s)
-nice -n 10 "$py" -m PyInstaller --noconfirm --log-level WARN \
+# --noconfirm: pyinstaller empties dist/tingxie first, so no stale file hides a missing one.
+${lower[@]+"${lower[@]}"} "$py" -m PyInstaller --noconfirm --log-level WARN \
   --distpath dist --workpath build "$@" packaging/tingxie.spec
 end=$(date +%s)
-# --noconfirm: pyinstaller empties dist/tingxie first, so no stale file hides a missing one.
 echo "built dist/tingxie in $((end - start)) s: $(du -sh dist/tingxie | cut -f1)" \
   "($(find dist/tingxie -type f | wc -l) files)"
