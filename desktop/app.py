@@ -104,6 +104,7 @@ def build(
     language: str | None = None,
     choose_model_folder: ModelChooser = ask_model_folder,
     start: bool = True,
+    service_port: int | None = None,
 ) -> DesktopApp:
     """Assemble bridge, controller, service and window (a QApplication must exist).
 
@@ -137,6 +138,7 @@ def build(
         on_model_chosen=model_chosen,
         choose_model_folder=choose_model_folder,
         icon=app_icon(),
+        service_port=service_port,
     )
     if start:
         dictation.start_audio()
@@ -163,7 +165,8 @@ def run(
     chose in the window (``tingxie --model`` should win over it). The model load is started
     here if the handle is still NOT_LOADED. ``server_factory``: "default" uses ``server/``,
     None disables the embedded service. ``history_dir`` overrides ``TINGXIE_DATA_DIR`` and
-    the platform data directory; ``service_port`` overrides the saved port for this run.
+    the platform data directory; ``service_port`` overrides the saved port for this run
+    (it is not saved).
     """
     existing = QApplication.instance()
     app = (
@@ -176,8 +179,6 @@ def run(
     app.setApplicationDisplayName("Tingxie 听写")
     app.setWindowIcon(app_icon())
     app_settings = AppSettings(settings if settings is not None else default_settings())
-    if service_port is not None:
-        app_settings.service_port = service_port
     if not isinstance(handle, EngineHandle):
         handle = handle(app_settings.model)
     factory = default_server_factory() if server_factory == "default" else server_factory
@@ -189,6 +190,7 @@ def run(
         history=history,
         server_factory=factory,  # type: ignore[arg-type]
         loader_for=loader_for,
+        service_port=service_port,
     )
     desktop.window.show()
     app.aboutToQuit.connect(desktop.window.shutdown)

@@ -94,6 +94,9 @@ class DictationConfig:
     """How often a failed microphone is retried by ``tick``."""
     close_timeout_s: float = 3.0
     """How long ``close`` waits for the final of an utterance in progress."""
+    final_timeout_s: float = 30.0
+    """A final not there this long after release is given up (shown as a problem; the
+    session is replaced), so the window never stays stuck in FINISHING."""
 
 
 @dataclass
@@ -326,9 +329,12 @@ class Dictation:
                 except OSError as exc:
                     self._events.problem(Problem(ProblemKind.HISTORY_FAILED, str(exc)))
         with self._lock:
+            given_up = utt.done and utt not in self._finishing
             utt.done = True
             if utt in self._finishing:
                 self._finishing.remove(utt)
+            if given_up and result is None:
+                return
             if result is None:
                 self._events.problem(problem)
             elif utterance is not None:
@@ -342,11 +348,13 @@ class Dictation:
     # --- housekeeping --------------------------------------------------------------------
     def tick(self) -> None:
         """Call about twice a second from the GUI: retries a failed microphone, releases an
-        idle one, and notices a stream that went silent (a device lost without an error)."""
+        idle one, notices a stream that went silent (a device lost without an error) and
+        gives up finals that never come."""
         if self._closed:
             return
         now = self._clock()
         cfg = self._config
+        self._give_up_overdue_finals(now)
         if not self._audio_status.ok:
             if self._audio_status.detail and now - self._last_retry >= cfg.retry_s:
                 self.start_audio()
@@ -369,6 +377,33 @@ class Dictation:
             self._preroll.clear()
             self._set_audio(AudioStatus(True, self._device or "", False))
 
+    def _give_up_overdue_finals(self, now: float) -> None:
+        with self._lock:
+            overdue = [
+                u
+                for u in self._finishing
+                if u.released_at is not None
+                and now - u.released_at > self._config.final_timeout_s
+            ]
+            if not overdue:
+                return
+            for utt in overdue:
+                utt.done = True
+                self._finishing.remove(utt)
+            # The engine lost track of this session: start the next utterance on a new one.
+            if self._session is not None:
+                self._session.close()
+                self._session = None
+            self._events.problem(
+                Problem(
+                    ProblemKind.RECOGNITION_FAILED,
+                    f"no result from the engine {self._config.final_timeout_s:g} s after release",
+                )
+            )
+            if self._listening is None:
+                self._set_state(DictationState.IDLE)
+            self._settled.notify_all()
+
     def close(self) -> None:
         """Stop: finish an utterance in progress, wait up to ``close_timeout_s`` for pending
         finals (they are written to the history), then close the microphone and session."""
@@ -376,13 +411,11 @@ class Dictation:
             self._closed = True
             if self._listening is not None:
                 self._finish(self._listening)
-            deadline = self._clock() + self._config.close_timeout_s
-            while self._finishing:
-                left = deadline - self._clock()
-                if left <= 0:
-                    log.warning("closing with %d final(s) still pending", len(self._finishing))
-                    break
-                self._settled.wait(left)
+            # Real time, not the injected clock: this is how long the user waits.
+            if not self._settled.wait_for(
+                lambda: not self._finishing, self._config.close_timeout_s
+            ):
+                log.warning("closing with %d final(s) still pending", len(self._finishing))
         self._audio.stop()
         if self._session is not None:
             self._session.close()

@@ -78,6 +78,7 @@ class MainWindow(QMainWindow):
         choose_model_folder: ModelChooser = ask_model_folder,
         icon: QIcon | None = None,
         debounce: PushToTalkDebounce | None = None,
+        service_port: int | None = None,
     ) -> None:
         super().__init__()
         self.dictation = dictation
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self._on_model_chosen = on_model_chosen
         self._choose_model_folder = choose_model_folder
         self.debounce = debounce or PushToTalkDebounce()
+        self.service_port_override = service_port  # e.g. ``--port``; not saved
         self._problem: Problem | None = None
         self._closed = False
 
@@ -448,11 +450,13 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, self.t, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             dialog.apply()
+            self.service_port_override = None  # the user chose a port now
             self.apply_service_settings()
 
     def apply_service_settings(self) -> None:
         if self.settings.service_enabled and self.service.available:
-            self.service.start("127.0.0.1", self.settings.service_port)
+            port = self.service_port_override or self.settings.service_port
+            self.service.start("127.0.0.1", port)
         else:
             self.service.stop()
 

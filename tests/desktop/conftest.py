@@ -62,7 +62,7 @@ def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history
             settings=app_settings,
             audio=audio if audio is not None else fake_audio,
             history=history,
-            config=config or DictationConfig(stall_s=None, retry_s=0.05),
+            config=config or DictationConfig(stall_s=None, retry_s=0.05, final_timeout_s=2.0),
             language=kwargs.pop("language", "en"),
             **kwargs,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from desktop.dictation import (
 from desktop.history import FinalUtterance, History
 from engine.fake import fake_recognizer, tone
 from engine.handle import EngineHandle
+from engine.interface import ModelInfo, Result
 
 
 class Recorder:
@@ -183,15 +185,18 @@ def test_model_not_ready(tmp_path: Path) -> None:
 
 
 def test_recognition_failure_is_reported_and_the_next_utterance_works(parts: Any) -> None:
-    dictation, audio, events, _clock, _history = parts
+    dictation, audio, events, clock, _history = parts
     broken = fake_recognizer(fail_on="四")
     dictation._handle = EngineHandle.ready(broken)  # the model was swapped for a failing one
     dictation.start_audio()
     dictation.press()
     audio.push(tone(0.2, 0.7))
     dictation.release()
+    assert events.wait(lambda: bool(events.problems))
+    assert events.problems[0].kind is ProblemKind.RECOGNITION_FAILED
+    clock.now += 31  # the final may never come after a decoder failure: given up by tick
+    dictation.tick()
     assert events.wait(lambda: events.states[-1] is DictationState.IDLE)
-    assert events.problems and events.problems[0].kind is ProblemKind.RECOGNITION_FAILED
     assert not events.finals
     dictation.press()
     audio.push(tone(0.1, 0.7))
@@ -214,3 +219,59 @@ def test_close_mid_utterance_writes_the_final(tmp_path: Path) -> None:
     assert [u.text for u in history.read()] == ["六六六"]
     assert not audio.running
     recognizer.close()
+
+
+class StuckSession:
+    """A session whose finals never arrive (an engine that lost them)."""
+
+    audio_ms = 0.0
+
+    def feed(self, pcm: Any) -> Future[Result]:
+        f: Future[Result] = Future()
+        f.set_result(Result("", False, 0.0, 0.0, 0.0))
+        return f
+
+    def finish(self) -> Future[Result]:
+        return Future()
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class StuckRecognizer:
+    info = ModelInfo("stuck", "fake", "", True)
+
+    def __init__(self) -> None:
+        self.sessions: list[StuckSession] = []
+
+    def open_session(self) -> StuckSession:
+        self.sessions.append(StuckSession())
+        return self.sessions[-1]
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_final_that_never_comes_is_given_up_and_the_next_press_gets_a_new_session() -> None:
+    recognizer = StuckRecognizer()
+    audio, events, clock = FakeAudioSource(), Recorder(), FakeClock()
+    d = Dictation(EngineHandle.ready(recognizer), audio, events,  # type: ignore[arg-type]
+                  config=DictationConfig(stall_s=None, final_timeout_s=5), clock=clock)
+    d.start_audio()
+    d.press()
+    audio.push(tone(0.2, 0.3))
+    d.release()
+    clock.now += 4
+    d.tick()
+    assert d.state is DictationState.FINISHING and not events.problems
+    clock.now += 2
+    d.tick()
+    assert d.state is DictationState.IDLE
+    assert events.problems[-1].kind is ProblemKind.RECOGNITION_FAILED
+    assert "no result" in events.problems[-1].detail
+    assert d.press()
+    assert len(recognizer.sessions) == 2 and recognizer.sessions[0].closed
+    d.close()

@@ -5,7 +5,6 @@ clipboard), and a WebSocket client on the embedded service gets its own final me
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import shutil
@@ -128,12 +127,7 @@ def desktop_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def app_command(model: Path, port: int) -> list[str]:
-    """``python -m tingxie`` once the composition root starts the desktop, else the stand-in."""
-    import tingxie.__main__ as root
-
-    if "not built yet" not in inspect.getsource(root.run_desktop):
-        return [sys.executable, "-m", "tingxie", "--model", str(model), "--port", str(port)]
-    return [sys.executable, "-m", "tests.desktop.e2e_entry", str(model), str(port)]
+    return [sys.executable, "-m", "tingxie", "--model", str(model), "--port", str(port)]
 
 
 def websocket_final(port: int, wav: Path, out: dict[str, Any]) -> None:
