@@ -264,7 +264,10 @@ class MainWindow(QMainWindow):
             and isinstance(watched, QWidget)
             and watched.window() is self
         ):
-            if kind == QEvent.Type.KeyPress:
+            press = kind == QEvent.Type.KeyPress
+            log.debug("space %s (auto-repeat flag %s)", "press" if press else "release",
+                      event.isAutoRepeat())
+            if press:
                 self.space_pressed()
             else:
                 self.space_released()

@@ -127,7 +127,8 @@ def desktop_env(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 def app_command(model: Path, port: int) -> list[str]:
-    return [sys.executable, "-m", "tingxie", "--model", str(model), "--port", str(port)]
+    return [sys.executable, "-m", "tingxie", "--model", str(model), "--port", str(port),
+            "--log-level", "DEBUG"]
 
 
 def websocket_final(port: int, wav: Path, out: dict[str, Any]) -> None:
@@ -220,6 +221,11 @@ def test_hold_space_speak_release_under_xvfb(
             10, "the transcript on the clipboard",
         )
         assert copied == record["text"]
+
+        # X11 really sent release/press pairs while the key was held (else the test above
+        # proves nothing about the debounce).
+        presses = log_path.read_text(errors="replace").count("space press")
+        assert presses > 5, f"{presses} space presses: no auto-repeat under Xvfb?"
 
         assert "final" in client, client
         assert client["final"].strip()
