@@ -13,19 +13,10 @@ from typing import Any, Sequence
 import numpy as np
 
 from engine.interface import ModelInfo
+from engine.synthetic import speechlike  # noqa: F401  (re-exported for the benchmarks)
 from engine.streaming import Token
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def speechlike(seed: int, seconds: float) -> np.ndarray:
-    """Deterministic int16 test audio: voiced bursts and pauses."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * 16000)
-    t = np.arange(n) / 16000
-    envelope = (np.sin(2 * np.pi * rng.uniform(0.5, 3) * t) > -0.2).astype(np.float32)
-    voice = np.sin(2 * np.pi * rng.uniform(120, 300) * t) + 0.5 * rng.standard_normal(n)
-    return (np.clip(0.25 * envelope * voice, -1, 1) * 32767).astype(np.int16)
 
 
 class GenerateDecoder:

@@ -231,9 +231,10 @@ class StreamingRecognizer:
                     break
                 jobs.popleft()
                 if job.tail is not None:
-                    if not self._step(job, utt, [job.tail], final=True):
-                        continue
+                    finished = self._step(job, utt, [job.tail], final=True)
                     session._utterance = None
+                    if not finished:
+                        continue
                 _settle(job.future, self._result(job, utt.tokens))
             if not jobs:
                 del pending[session]
@@ -243,20 +244,21 @@ class StreamingRecognizer:
             self._batch(steps, pending)
         else:
             for job, utt, chunk in steps:
-                if not self._step(job, utt, [chunk], final=False):
-                    pending.get(job.session, deque()).clear()
+                self._step(job, utt, [chunk], final=False)
 
     def _utterance_for(self, job: _Job) -> "_Utterance | None":
         """The session's decoding progress for ``job``'s utterance, started if new."""
         session = job.session
         utt = session._utterance
         if utt is None or utt.number != job.utterance:
-            try:
-                utt = _Utterance(job.utterance, self._decoder.new_state())
-            except Exception as exc:
-                self._fail(job, exc)
-                return None
+            utt = _Utterance(job.utterance, None)
             session._utterance = utt
+        if utt.state is None:
+            try:
+                utt.state = self._decoder.new_state()
+            except Exception as exc:
+                self._fail(job, utt, exc)
+                return None
         return utt
 
     def _step(
@@ -264,9 +266,11 @@ class StreamingRecognizer:
     ) -> bool:
         try:
             for chunk in chunks:
+                if utt.state is None:
+                    utt.state = self._decoder.new_state()
                 self._decode(utt, chunk, final)
         except Exception as exc:  # the model failed: translate at the engine boundary
-            self._fail(job, exc)
+            self._fail(job, utt, exc)
             return False
         return True
 
@@ -279,19 +283,18 @@ class StreamingRecognizer:
         try:
             added = decode_many([(utt.state, int16_to_float(chunk)) for _, utt, chunk in steps])
         except Exception as exc:  # every utterance in the batch is in an unknown state now
-            for job, _, _ in steps:
-                self._fail(job, exc)
-                pending.get(job.session, deque()).clear()
+            for job, utt, _ in steps:
+                self._fail(job, utt, exc)
             return
         for (_, utt, _), tokens in zip(steps, added):
             utt.tokens.extend(tokens)
 
-    def _fail(self, job: _Job, exc: Exception) -> None:
-        """The utterance of ``job`` is lost: fail its future (and the session's later jobs of
-        the same utterance get a fresh state)."""
-        log.exception("decoding failed", exc_info=exc)
-        job.session._utterance = None
-        job.session._discarded.add(job.utterance)
+    def _fail(self, job: _Job, utt: _Utterance, exc: Exception) -> None:
+        """The model failed on a chunk of ``utt``: ``job`` fails with ``RecognitionError``
+        (the caller learns that audio was lost), the decoder state is unusable and is started
+        afresh for the utterance's next chunk, and the text recognised so far is kept."""
+        log.error("decoding failed", exc_info=exc)
+        utt.state = None
         _settle(job.future, error=RecognitionError(f"the model failed while decoding: {exc}"))
 
     def _decode(self, utt: _Utterance, samples: npt.NDArray[np.int16], final: bool) -> None:

@@ -140,6 +140,17 @@ def am_mvn(seed: int) -> str:
     )
 
 
+def speechlike(seed: int, seconds: float) -> np.ndarray:
+    """Deterministic 16 kHz int16 test audio to go with a synthetic model: voiced bursts
+    (a tone plus noise) and pauses, so that chunks differ the way speech chunks do."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    envelope = (np.sin(2 * np.pi * rng.uniform(0.5, 3) * t) > -0.2).astype(np.float32)
+    voice = np.sin(2 * np.pi * rng.uniform(120, 300) * t) + 0.5 * rng.standard_normal(n)
+    return (np.clip(0.25 * envelope * voice, -1, 1) * 32767).astype(np.int16)
+
+
 CONFIGURATION = {
     "framework": "pytorch",
     "task": "auto-speech-recognition",

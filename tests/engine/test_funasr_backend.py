@@ -16,20 +16,11 @@ from hypothesis import strategies as st
 from engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
 from engine.loader import EngineConfig, load_recognizer
 from engine.streaming import StreamingRecognizer
+from engine.synthetic import speechlike
 
 pytestmark = pytest.mark.slow
 
 CHUNK = 9600
-
-
-def speechlike(seed: int, seconds: float) -> np.ndarray:
-    """Deterministic test audio: noise bursts and tones with pauses, int16."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * 16000)
-    t = np.arange(n) / 16000
-    envelope = (np.sin(2 * np.pi * rng.uniform(0.5, 3) * t) > -0.2).astype(np.float32)
-    voice = np.sin(2 * np.pi * rng.uniform(120, 300) * t) + 0.5 * rng.standard_normal(n)
-    return (np.clip(0.25 * envelope * voice, -1, 1) * 32767).astype(np.int16)
 
 
 def funasr_reference(recognizer: StreamingRecognizer, audio: np.ndarray) -> str:

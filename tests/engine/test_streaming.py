@@ -87,7 +87,7 @@ def test_bad_audio_is_refused_at_once(recognizer: StreamingRecognizer) -> None:
     assert s.finish().result(timeout=10).text == "六"
 
 
-def test_a_model_failure_fails_that_utterance_only() -> None:
+def test_a_model_failure_loses_that_chunk_only() -> None:
     r = StreamingRecognizer(FakeDecoder(fail_on="九"))
     try:
         s = r.open_session()
@@ -95,9 +95,9 @@ def test_a_model_failure_fails_that_utterance_only() -> None:
         failing = s.feed(tone(0.47, 0.6))
         with pytest.raises(RecognitionError, match="fake failure"):
             failing.result(timeout=10)
-        s.reset()
         s.feed(tone(0.1, 0.6))
-        assert s.finish().result(timeout=10).text == "二"
+        # the text before the failure is kept; decoding goes on with a fresh state
+        assert s.finish().result(timeout=10).text == "六二"
         other = r.open_session()
         other.feed(tone(0.3, 0.6))
         assert other.finish().result(timeout=10).text == "六"
@@ -194,3 +194,55 @@ def test_a_cancelled_future_does_not_stop_the_worker(recognizer: StreamingRecogn
     other = recognizer.open_session()
     other.feed(tone(0.47, 0.6))
     assert other.finish().result(timeout=10).text == "九"
+
+
+def test_a_failing_final_is_reported_not_left_pending() -> None:
+    r = StreamingRecognizer(FakeDecoder(fail_on="四"))
+    try:
+        s = r.open_session()
+        audio = tone(0.2, 0.7)
+        feeds = [s.feed(audio[i : i + 1600]) for i in range(0, len(audio), 1600)]
+        final = s.finish()
+        with pytest.raises(RecognitionError, match="fake failure"):
+            final.result(timeout=10)  # never left pending
+        assert all(f.done() for f in feeds)
+        s.feed(tone(0.1, 0.6))
+        assert s.finish().result(timeout=10).text == "二"  # the next utterance works
+    finally:
+        r.close()
+
+
+def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
+    gate = threading.Event()
+
+    class Batching(FakeDecoder):
+        failed_once = False
+
+        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            gate.wait(10)
+            return super().decode(state, samples, is_final)
+
+        def decode_many(self, items: Any) -> Any:
+            if not self.failed_once:
+                self.failed_once = True
+                raise RuntimeError("batch failed")
+            return [self.decode(state, samples, False) for state, samples in items]
+
+    r = StreamingRecognizer(Batching())
+    try:
+        a, b, c = r.open_session(), r.open_session(), r.open_session()
+        first = a.feed(tone(0.3, 0.6))  # occupies the worker until the gate opens
+        batched = [b.feed(tone(0.3, 0.6)), c.feed(tone(0.1, 0.6))]
+        gate.set()
+        assert first.result(timeout=10).text == "六"
+        for future in batched:
+            with pytest.raises(RecognitionError, match="batch failed"):
+                future.result(timeout=10)
+        b.feed(tone(0.47, 0.6))
+        c.feed(tone(0.47, 0.6))
+        assert [b.finish().result(timeout=10).text, c.finish().result(timeout=10).text] == [
+            "九",
+            "九",
+        ]
+    finally:
+        r.close()
