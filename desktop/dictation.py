@@ -322,6 +322,7 @@ class Dictation:
                 duration=round(utt.released_at - utt.pressed_at, 3),
                 audio=round(result.audio_ms / 1000.0, 3),
                 latency=round((now - utt.released_at) * 1000.0, 1),
+                rtf=round(result.compute_ms / result.audio_ms, 3) if result.audio_ms else 0.0,
             )
             if self._history is not None:
                 try:

@@ -26,6 +26,7 @@ class FinalUtterance:
     duration: float
     audio: float
     latency: float
+    rtf: float = 0.0  # the model's compute time / the audio's duration
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -23,7 +23,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "default_microphone": ("System default", "系统默认"),
     "rescan": ("Rescan", "重新扫描"),
     "level": ("Input level", "输入音量"),
-    "latency": ("Release → text: {ms:.0f} ms", "松开到出字：{ms:.0f} 毫秒"),
+    "latency": (
+        "Release → text: {ms:.0f} ms · real-time factor {rtf:.2f}",
+        "松开到出字：{ms:.0f} 毫秒 · 实时率 {rtf:.2f}",
+    ),
     "latency_none": ("Release → text: –", "松开到出字：–"),
     "model": ("Model:", "模型："),
     "model_not_loaded": ("{model}: not loaded", "{model}：未加载"),

@@ -329,7 +329,7 @@ class MainWindow(QMainWindow):
         self.transcript.addItem(item)
         self.transcript.scrollToBottom()
         self.partial_label.setText("")
-        self.latency_label.setText(self.t("latency", ms=utterance.latency))
+        self.latency_label.setText(self.t("latency", ms=utterance.latency, rtf=utterance.rtf))
 
     def show_problem(self, problem: Problem) -> None:
         self._problem = problem

@@ -35,6 +35,8 @@ class Result:
     ``processing_time_ms`` is the wall time from the call that produced this result
     (``feed`` or ``finish``) until it was ready, queueing included.
     ``audio_ms`` is the amount of utterance audio the result covers.
+    ``compute_ms`` is the model's compute time spent on the utterance so far (a batch's time
+    shared equally among its utterances): ``compute_ms / audio_ms`` is the real-time factor.
     """
 
     text: str
@@ -43,6 +45,7 @@ class Result:
     processing_time_ms: float
     audio_ms: float
     tokens: tuple[str, ...] = field(default=(), repr=False)
+    compute_ms: float = 0.0
 
 
 @dataclass(frozen=True)

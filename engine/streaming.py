@@ -121,6 +121,7 @@ class _Utterance:
     number: int
     state: Any
     tokens: list[Token] = field(default_factory=list)
+    compute_ms: float = 0.0
 
 
 class StreamingRecognizer:
@@ -219,7 +220,7 @@ class StreamingRecognizer:
                     continue
                 if job.utterance in session._discarded:
                     jobs.popleft()
-                    _settle(job.future, self._result(job, []))
+                    _settle(job.future, self._result(job, [], 0.0))
                     continue
                 utt = self._utterance_for(job)
                 if utt is None:
@@ -235,7 +236,7 @@ class StreamingRecognizer:
                     session._utterance = None
                     if not finished:
                         continue
-                _settle(job.future, self._result(job, utt.tokens))
+                _settle(job.future, self._result(job, utt.tokens, utt.compute_ms))
             if not jobs:
                 del pending[session]
         if not steps:
@@ -264,6 +265,7 @@ class StreamingRecognizer:
     def _step(
         self, job: _Job, utt: _Utterance, chunks: list[npt.NDArray[np.int16]], *, final: bool
     ) -> bool:
+        started = self._clock()
         try:
             for chunk in chunks:
                 if utt.state is None:
@@ -272,6 +274,8 @@ class StreamingRecognizer:
         except Exception as exc:  # the model failed: translate at the engine boundary
             self._fail(job, utt, exc)
             return False
+        finally:
+            utt.compute_ms += (self._clock() - started) * 1000.0
         return True
 
     def _batch(
@@ -280,12 +284,17 @@ class StreamingRecognizer:
         pending: dict["StreamingSession", deque[_Job]],
     ) -> None:
         decode_many = getattr(self._decoder, "decode_many")
+        started = self._clock()
         try:
             added = decode_many([(utt.state, int16_to_float(chunk)) for _, utt, chunk in steps])
         except Exception as exc:  # every utterance in the batch is in an unknown state now
             for job, utt, _ in steps:
                 self._fail(job, utt, exc)
             return
+        finally:
+            share = (self._clock() - started) * 1000.0 / len(steps)
+            for _, utt, _ in steps:
+                utt.compute_ms += share
         for (_, utt, _), tokens in zip(steps, added):
             utt.tokens.extend(tokens)
 
@@ -304,7 +313,7 @@ class StreamingRecognizer:
         else:
             utt.tokens.extend(tokens)
 
-    def _result(self, job: _Job, tokens: Sequence[Token]) -> Result:
+    def _result(self, job: _Job, tokens: Sequence[Token], compute_ms: float) -> Result:
         texts = tuple(t.text for t in tokens)
         confidence = float(np.mean([t.probability for t in tokens])) if tokens else 0.0
         return Result(
@@ -314,6 +323,7 @@ class StreamingRecognizer:
             processing_time_ms=(self._clock() - job.submitted) * 1000.0,
             audio_ms=job.audio_ms,
             tokens=texts,
+            compute_ms=compute_ms,
         )
 
 

@@ -264,8 +264,8 @@ class _Connection:
         except EngineError as exc:
             log.warning("%s: recognition failed: %s", self.peer, exc)
             return list(self.protocol.engine_failed(item.utterance, str(exc), item.final))
-        self.server.stats.processed(result.processing_time_ms, item.audio_ms)
         if item.final:
+            self.server.stats.processed(result.compute_ms, result.audio_ms)
             return [self.protocol.final_ready(
                 item.utterance, result.text, result.confidence, result.processing_time_ms)]
         if not item.report:

@@ -81,7 +81,8 @@ class ServerStats:
             self.errors += 1
 
     def processed(self, processing_ms: float, audio_ms: float) -> None:
-        """One engine request done: its wall time and the audio it covered."""
+        """One utterance finished: the model's compute time spent on it and its audio
+        (their ratio over all utterances is the real-time factor)."""
         with self._lock:
             self._processing_ms += processing_ms
             self._processed_audio_ms += audio_ms

@@ -17,5 +17,5 @@ def test_append_writes_one_json_object_a_line(tmp_path: Path) -> None:
     lines = h.path.read_text(encoding="utf-8").splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["你好", "世界"]
     assert "你好" in lines[0]  # readable UTF-8, not \\u escapes
-    assert set(json.loads(lines[0])) == {"time", "text", "duration", "audio", "latency"}
+    assert set(json.loads(lines[0])) == {"time", "text", "duration", "audio", "latency", "rtf"}
     assert h.read()[1].latency == 80.0

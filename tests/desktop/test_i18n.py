@@ -22,7 +22,7 @@ def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
         assert fields(_raw(key, 0)) == fields(_raw(key, 1)), key
         assert re.search(r"[\u4e00-\u9fff]", _raw(key, 1)), key
     assert en("state_listening") != zh("state_listening")
-    assert zh("latency", ms=123.4) == "松开到出字：123 毫秒"
+    assert zh("latency", ms=123.4, rtf=0.156) == "松开到出字：123 毫秒 · 实时率 0.16"
     assert LANGUAGES == ("en", "zh")
 
 

@@ -32,10 +32,10 @@ def test_button_hold_shows_partials_and_the_final_and_writes_history(
     assert final.args[0].text == "四四"
     qtbot.waitUntil(lambda: w.transcript_texts() == ["四四"])
     qtbot.waitUntil(lambda: w.state_label.text() == "Idle")
-    assert "ms" in w.latency_label.text()
+    assert "ms" in w.latency_label.text() and "real-time factor" in w.latency_label.text()
     (line,) = history.path.read_text(encoding="utf-8").splitlines()
     record = json.loads(line)
-    assert set(record) == {"time", "text", "duration", "audio", "latency"}
+    assert set(record) == {"time", "text", "duration", "audio", "latency", "rtf"}
     assert record["text"] == "四四" and record["latency"] >= 0 and record["duration"] >= 0
 
 

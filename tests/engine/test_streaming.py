@@ -213,12 +213,13 @@ def test_a_failing_final_is_reported_not_left_pending() -> None:
 
 
 def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
-    gate = threading.Event()
+    gate, busy = threading.Event(), threading.Event()
 
     class Batching(FakeDecoder):
         failed_once = False
 
         def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            busy.set()
             gate.wait(10)
             return super().decode(state, samples, is_final)
 
@@ -232,6 +233,7 @@ def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
     try:
         a, b, c = r.open_session(), r.open_session(), r.open_session()
         first = a.feed(tone(0.3, 0.6))  # occupies the worker until the gate opens
+        assert busy.wait(10)
         batched = [b.feed(tone(0.3, 0.6)), c.feed(tone(0.1, 0.6))]
         gate.set()
         assert first.result(timeout=10).text == "六"
@@ -244,5 +246,18 @@ def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
             "九",
             "九",
         ]
+    finally:
+        r.close()
+
+
+def test_compute_time_gives_the_real_time_factor() -> None:
+    r = StreamingRecognizer(FakeDecoder(delay_s=0.05))
+    try:
+        s = r.open_session()
+        s.feed(tone(0.3, 1.5))
+        final = s.finish().result(timeout=10)
+        # two full chunks and the tail, 50 ms of "model" each
+        assert 150.0 <= final.compute_ms < 1000.0
+        assert final.compute_ms / final.audio_ms == pytest.approx(final.compute_ms / 1500.0)
     finally:
         r.close()
