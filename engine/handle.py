@@ -121,11 +121,19 @@ class EngineHandle:
         old = self._recognizer
         self._recognizer = None
         self._ready.clear()
-        if old is not None:
-            old.close()
         self._loader = loader
         self._status = EngineStatus(EngineState.NOT_LOADED, model)
-        return self.load_in_background()
+
+        def close_then_load() -> None:
+            if old is not None:  # off the caller's (GUI) thread: close waits for the worker
+                old.close()
+            self.load()
+
+        self._thread = threading.Thread(
+            target=close_then_load, name="tingxie-model-load", daemon=True
+        )
+        self._thread.start()
+        return self._thread
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until READY (True) or the timeout passes (False)."""

@@ -110,5 +110,6 @@ class Recognizer(Protocol):
         ...
 
     def close(self) -> None:
-        """Stop the worker; pending futures fail with ``EngineClosedError``."""
+        """Stop the worker after the step in progress; futures of work not yet done fail
+        with ``EngineClosedError``."""
         ...

@@ -127,7 +127,9 @@ def load_recognizer(
         threads=config.threads,
         precision=config.precision,
     )
-    return StreamingRecognizer(decoder, batching=config.batching)
+    # int8 layers quantize each call's activations with one scale for the whole batch, so a
+    # batched utterance would depend on its neighbours' loudness: batch fp32 only.
+    return StreamingRecognizer(decoder, batching=config.batching and config.precision != "int8")
 
 
 def model_dirs_from(paths: Sequence[str]) -> tuple[Path, ...]:

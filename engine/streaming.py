@@ -151,6 +151,11 @@ class StreamingRecognizer:
     def decoder(self) -> ChunkDecoder:
         return self._decoder
 
+    @property
+    def batching(self) -> bool:
+        """Whether concurrent sessions' chunks are decoded together."""
+        return self._batching
+
     def open_session(self) -> "StreamingSession":
         if self._closed:
             raise EngineClosedError("the recognizer is closed")
@@ -193,18 +198,29 @@ class StreamingRecognizer:
                     stopping = True
                     break
                 pending.setdefault(job.session, deque()).append(job)
-            self._round(pending)
-            if stopping:  # finish what was queued before the stop signal
-                while pending:
-                    self._round(pending)
-        # Fail whatever was queued behind the stop signal.
+            try:
+                self._round(pending)
+            except Exception as exc:  # a bug here must not kill the worker and hang everyone
+                log.exception("the inference worker failed")
+                self._fail_all(pending, RecognitionError(f"the recognizer failed: {exc}"))
+        # Closing: what has not been decoded yet fails at once instead of delaying close().
+        closed = EngineClosedError("the recognizer was closed")
+        self._fail_all(pending, closed)
         while True:
             try:
                 job = self._queue.get_nowait()
             except queue.Empty:
                 return
             if job is not None:
-                _settle(job.future, error=EngineClosedError("the recognizer was closed"))
+                _settle(job.future, error=closed)
+
+    @staticmethod
+    def _fail_all(pending: dict["StreamingSession", deque[_Job]], error: Exception) -> None:
+        for jobs in pending.values():
+            for job in jobs:
+                job.session._utterance = None
+                _settle(job.future, error=error)
+        pending.clear()
 
     def _round(self, pending: dict["StreamingSession", deque[_Job]]) -> None:
         """One step for every session with work: its next full chunk (batched with the other
@@ -220,7 +236,7 @@ class StreamingRecognizer:
                     continue
                 if job.utterance in session._discarded:
                     jobs.popleft()
-                    _settle(job.future, self._result(job, [], 0.0))
+                    self._complete(job, [], 0.0)
                     continue
                 utt = self._utterance_for(job)
                 if utt is None:
@@ -236,7 +252,7 @@ class StreamingRecognizer:
                     session._utterance = None
                     if not finished:
                         continue
-                _settle(job.future, self._result(job, utt.tokens, utt.compute_ms))
+                self._complete(job, utt.tokens, utt.compute_ms)
             if not jobs:
                 del pending[session]
         if not steps:
@@ -295,8 +311,16 @@ class StreamingRecognizer:
             share = (self._clock() - started) * 1000.0 / len(steps)
             for _, utt, _ in steps:
                 utt.compute_ms += share
+        if len(added) != len(steps):
+            error = RuntimeError(f"decode_many returned {len(added)} results for {len(steps)}")
+            for job, utt, _ in steps:
+                self._fail(job, utt, error)
+            return
         for (_, utt, _), tokens in zip(steps, added):
-            utt.tokens.extend(tokens)
+            if self._revises:
+                utt.tokens = list(tokens)
+            else:
+                utt.tokens.extend(tokens)
 
     def _fail(self, job: _Job, utt: _Utterance, exc: Exception) -> None:
         """The model failed on a chunk of ``utt``: ``job`` fails with ``RecognitionError``
@@ -312,6 +336,15 @@ class StreamingRecognizer:
             utt.tokens = list(tokens)
         else:
             utt.tokens.extend(tokens)
+
+    def _complete(self, job: _Job, tokens: Sequence[Token], compute_ms: float) -> None:
+        try:
+            result = self._result(job, tokens, compute_ms)
+        except Exception as exc:  # e.g. the backend's text() failed: this job only
+            log.exception("building the result failed")
+            _settle(job.future, error=RecognitionError(f"the recognizer failed: {exc}"))
+            return
+        _settle(job.future, result)
 
     def _result(self, job: _Job, tokens: Sequence[Token], compute_ms: float) -> Result:
         texts = tuple(t.text for t in tokens)
@@ -355,19 +388,21 @@ class StreamingSession:
         submitted = self._recognizer._clock()
         with self._lock:
             self._check_open()
-            buf = np.concatenate((self._pending, samples)) if len(self._pending) else samples
+            # A copy: the caller may reuse its buffer before the worker gets to it.
+            buf = np.concatenate((self._pending, samples))
             n = len(buf) // self._chunk
             chunks = [buf[i * self._chunk : (i + 1) * self._chunk] for i in range(n)]
-            self._pending = np.array(buf[n * self._chunk :], dtype=np.int16)
+            future = self._submit(chunks, None, submitted, self._samples + len(samples))
+            self._pending = buf[n * self._chunk :]
             self._samples += len(samples)
-            return self._submit(chunks, None, submitted)
+            return future
 
     def finish(self) -> Future[Result]:
         submitted = self._recognizer._clock()
         with self._lock:
             self._check_open()
-            tail, self._pending = self._pending, np.empty(0, dtype=np.int16)
-            future = self._submit([], tail, submitted)
+            future = self._submit([], self._pending, submitted, self._samples)
+            self._pending = np.empty(0, dtype=np.int16)
             self._number += 1
             self._samples = 0
             return future
@@ -393,8 +428,12 @@ class StreamingSession:
         chunks: list[npt.NDArray[np.int16]],
         tail: npt.NDArray[np.int16] | None,
         submitted: float,
+        samples: int,
     ) -> Future[Result]:
+        """Queue a job; raises ``EngineClosedError`` (state unchanged) if the recognizer is
+        closed."""
         future: Future[Result] = Future()
-        job = _Job(self, self._number, chunks, tail, future, submitted, self.audio_ms)
+        audio_ms = samples * 1000.0 / SAMPLE_RATE
+        job = _Job(self, self._number, chunks, tail, future, submitted, audio_ms)
         self._recognizer._submit(job)
         return future

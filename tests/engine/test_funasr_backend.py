@@ -171,6 +171,8 @@ def test_int8_decodes_and_reports_its_precision(tiny_model_dir: Path) -> None:
     recognizer = load_recognizer(EngineConfig(model=str(tiny_model_dir), threads=1, precision="int8"))
     try:
         assert recognizer.info.precision == "int8"
+        # int8 quantizes a whole batch's activations with one scale: never batched
+        assert not recognizer.batching
         final = session_final(recognizer, speechlike(5, 2.0), 1600)
         assert final.is_final and final.tokens and 0.0 < final.confidence <= 1.0
     finally:

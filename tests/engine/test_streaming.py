@@ -4,6 +4,7 @@ test_funasr_backend.py)."""
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import Future
 from typing import Any
 
@@ -261,3 +262,73 @@ def test_compute_time_gives_the_real_time_factor() -> None:
         assert final.compute_ms / final.audio_ms == pytest.approx(final.compute_ms / 1500.0)
     finally:
         r.close()
+
+
+def test_fed_audio_is_copied_so_the_caller_may_reuse_its_buffer() -> None:
+    gate = threading.Event()
+
+    class Blocked(FakeDecoder):
+        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            gate.wait(10)
+            return super().decode(state, samples, is_final)
+
+    r = StreamingRecognizer(Blocked())
+    try:
+        s = r.open_session()
+        buffer = tone(0.3, 0.6)
+        s.feed(buffer)
+        buffer[:] = tone(0.1, 0.6)  # reused before the worker decoded it
+        raw = bytearray(tone(0.47, 0.6).tobytes())
+        s.feed(raw)
+        raw[:] = bytes(len(raw))
+        gate.set()
+        assert s.finish().result(timeout=10).text == "六九"
+    finally:
+        r.close()
+
+
+def test_a_broken_result_fails_one_job_and_the_worker_lives_on() -> None:
+    class BadText(FakeDecoder):
+        def text(self, tokens: Any) -> str:
+            if "九" in tokens:
+                raise ValueError("cannot join")
+            return super().text(tokens)
+
+    r = StreamingRecognizer(BadText())
+    try:
+        s = r.open_session()
+        with pytest.raises(RecognitionError, match="cannot join"):
+            s.feed(tone(0.47, 0.6)).result(timeout=10)
+        other = r.open_session()
+        other.feed(tone(0.3, 0.6))
+        assert other.finish().result(timeout=10).text == "六"
+    finally:
+        r.close()
+
+
+def test_close_does_not_decode_what_is_still_queued() -> None:
+    started = threading.Event()
+
+    class Slow(FakeDecoder):
+        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+            started.set()
+            time.sleep(0.05)
+            return super().decode(state, samples, is_final)
+
+    r = StreamingRecognizer(Slow())
+    s = r.open_session()
+    futures = [s.feed(tone(0.3, 0.6)) for _ in range(50)]  # 2.5 s of decoding queued
+    assert started.wait(10)
+    r.close()
+    assert all(f.done() for f in futures)
+    assert sum(1 for f in futures if f.exception() is not None) > 40
+    assert isinstance(futures[-1].exception(), EngineClosedError)
+
+
+def test_a_refused_feed_changes_nothing() -> None:
+    r = StreamingRecognizer(FakeDecoder())
+    s = r.open_session()
+    r.close()
+    with pytest.raises(EngineClosedError):
+        s.feed(tone(0.3, 0.1))
+    assert s.audio_ms == 0.0
