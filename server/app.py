@@ -332,6 +332,9 @@ class AsrServer:
                 config.port,
                 process_request=self._process_request,
                 max_size=config.websocket_max_size,
+                # messages read ahead per connection: with the reply queue bounded too, a
+                # client cannot make the server hold more than a few MB for it
+                max_queue=4,
                 ping_interval=config.ping_interval_s,
                 ping_timeout=config.ping_timeout_s,
                 close_timeout=config.close_timeout_s,

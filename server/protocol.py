@@ -249,7 +249,9 @@ def parse_client_message(data: str | bytes, max_bytes: int) -> ClientMessage:
             ErrorCode.TOO_LARGE,
             f"message of {size} bytes is over the limit of {max_bytes} bytes",
         )
-    if _nesting_depth(data) > MAX_NESTING:
+    # str.count is C-fast; the character scan runs only when brackets could nest that deep
+    # (base64 audio has none), so large audio messages cost the event loop nothing here.
+    if data.count("[") + data.count("{") > MAX_NESTING and _nesting_depth(data) > MAX_NESTING:
         raise ProtocolError(
             ErrorCode.BAD_REQUEST, f"JSON nested deeper than {MAX_NESTING} levels"
         )
@@ -505,11 +507,20 @@ class ConnectionProtocol:
         return []
 
     def engine_lost(self) -> list[Action]:
-        """The engine refused a call (closed, e.g. the model is being replaced): drop the
-        utterance and tell the client."""
+        """The engine refused a call (closed, e.g. the model is being replaced): the
+        utterance ends here. The client is told why and, if it was recording, gets the final
+        with the text recognised so far, so nothing already shown to it is lost."""
+        actions: list[Action] = [Reply(self._error(
+            ErrorCode.MODEL_NOT_READY,
+            "the model was stopped or replaced: this utterance ends here; send start again",
+        ))]
+        if self.state is State.RECORDING:
+            last_utterance, last_text = self._last_partial
+            text = last_text if last_utterance == self._utterance else ""
+            actions.append(Reply(self.final_ready(self._utterance, text, 0.0, 0.0)))
         self.state = State.IDLE
         self._discarded.add(self._utterance)
-        return [Reply(self._error(ErrorCode.MODEL_NOT_READY, "the model is not available"))]
+        return actions
 
     def _start(self, engine_ready: bool) -> list[Action]:
         if self.state is State.RECORDING:

@@ -304,3 +304,15 @@ def test_any_message_sequence_yields_only_documented_replies(messages: list[str 
             assert isinstance(action, (Reply, BeginUtterance, Feed, Finish, Discard, IgnoredAudio))
             if isinstance(action, Feed):
                 assert len(action.pcm) % 2 == 0
+
+
+def test_a_lost_engine_ends_the_utterance_with_its_text_so_far() -> None:
+    from server.protocol import ConnectionProtocol, Reply
+
+    p = ConnectionProtocol()
+    p.receive('{"type": "control", "command": "start"}', engine_ready=True)
+    p.partial_ready(1, "你好", 0.9, 1.0)
+    replies = [a.message for a in p.engine_lost() if isinstance(a, Reply)]
+    assert [type(m).__name__ for m in replies] == ["ErrorMessage", "ResultMessage"]
+    assert replies[0].code == 503 and "send start again" in replies[0].message
+    assert (replies[1].mode, replies[1].text) == ("final", "你好")
