@@ -391,8 +391,9 @@ class Dictation:
             for utt in overdue:
                 utt.done = True
                 self._finishing.remove(utt)
-            # The engine lost track of this session: start the next utterance on a new one.
-            if self._session is not None:
+            # The engine lost track of this session: start the next utterance on a new one —
+            # but never under an utterance being spoken right now (its audio is on it).
+            if self._session is not None and self._listening is None:
                 self._session.close()
                 self._session = None
             self._events.problem(
