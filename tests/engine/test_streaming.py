@@ -23,6 +23,19 @@ def recognizer():  # type: ignore[no-untyped-def]
     r.close()
 
 
+class Gated(FakeDecoder):
+    """Holds every decode until ``gate`` is set; ``busy`` tells that the worker is inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.busy = threading.Event(), threading.Event()
+
+    def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
+        self.busy.set()
+        self.gate.wait(10)
+        return super().decode(state, samples, is_final)
+
+
 def loud_then_quiet() -> np.ndarray:
     return np.concatenate([tone(0.3, 0.6), tone(0.1, 0.6), tone(0.47, 0.4)])
 
@@ -125,39 +138,27 @@ def test_only_the_worker_thread_calls_the_model() -> None:
 
 
 def test_feed_returns_before_inference_finishes() -> None:
-    gate = threading.Event()
-
-    class Slow(FakeDecoder):
-        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
-            gate.wait(10)
-            return super().decode(state, samples, is_final)
-
-    r = StreamingRecognizer(Slow())
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
     try:
         s = r.open_session()
         future: Future = s.feed(tone(0.3, 0.6))
         assert not future.done()  # the caller was not blocked on the model
-        gate.set()
+        decoder.gate.set()
         assert future.result(timeout=10).text == "六"
     finally:
         r.close()
 
 
 def test_closing_fails_queued_work_and_refuses_more() -> None:
-    gate = threading.Event()
-
-    class Blocked(FakeDecoder):
-        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
-            gate.wait(10)
-            return super().decode(state, samples, is_final)
-
-    r = StreamingRecognizer(Blocked())
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
     s = r.open_session()
     first = s.feed(tone(0.3, 0.6))
     queued = s.finish()
     closer = threading.Thread(target=r.close)
     closer.start()
-    gate.set()
+    decoder.gate.set()
     closer.join(10)
     assert first.result(timeout=10).text == "六"
     assert queued.done()
@@ -214,15 +215,8 @@ def test_a_failing_final_is_reported_not_left_pending() -> None:
 
 
 def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
-    gate, busy = threading.Event(), threading.Event()
-
-    class Batching(FakeDecoder):
+    class Batching(Gated):
         failed_once = False
-
-        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
-            busy.set()
-            gate.wait(10)
-            return super().decode(state, samples, is_final)
 
         def decode_many(self, items: Any) -> Any:
             if not self.failed_once:
@@ -230,13 +224,14 @@ def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
                 raise RuntimeError("batch failed")
             return [self.decode(state, samples, False) for state, samples in items]
 
-    r = StreamingRecognizer(Batching())
+    decoder = Batching()
+    r = StreamingRecognizer(decoder)
     try:
         a, b, c = r.open_session(), r.open_session(), r.open_session()
         first = a.feed(tone(0.3, 0.6))  # occupies the worker until the gate opens
-        assert busy.wait(10)
+        assert decoder.busy.wait(10)
         batched = [b.feed(tone(0.3, 0.6)), c.feed(tone(0.1, 0.6))]
-        gate.set()
+        decoder.gate.set()
         assert first.result(timeout=10).text == "六"
         for future in batched:
             with pytest.raises(RecognitionError, match="batch failed"):
@@ -265,14 +260,8 @@ def test_compute_time_gives_the_real_time_factor() -> None:
 
 
 def test_fed_audio_is_copied_so_the_caller_may_reuse_its_buffer() -> None:
-    gate = threading.Event()
-
-    class Blocked(FakeDecoder):
-        def decode(self, state: Any, samples: Any, is_final: bool) -> Any:
-            gate.wait(10)
-            return super().decode(state, samples, is_final)
-
-    r = StreamingRecognizer(Blocked())
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
     try:
         s = r.open_session()
         buffer = tone(0.3, 0.6)
@@ -281,7 +270,7 @@ def test_fed_audio_is_copied_so_the_caller_may_reuse_its_buffer() -> None:
         raw = bytearray(tone(0.47, 0.6).tobytes())
         s.feed(raw)
         raw[:] = bytes(len(raw))
-        gate.set()
+        decoder.gate.set()
         assert s.finish().result(timeout=10).text == "六九"
     finally:
         r.close()
