@@ -1,5 +1,6 @@
 """Service benchmark: capacity of ``tingxie --server-only`` under concurrent real-time
-WebSocket clients, its memory with the model loaded, and its idle CPU.
+WebSocket clients, its memory with the model loaded, and its idle CPU, against the same
+service over stock FunASR ``generate`` (``bench.stock_server``) as the baseline.
 
     python -m bench.service_bench MODEL_DIR [--precision int8] [--clients 4,8,16,24]
                                   [--no-batching] [--seconds 5] [--utterances 2]
@@ -40,8 +41,12 @@ def free_port() -> int:
 
 
 def start_server(model: Path, port: int, extra: list[str]) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "tingxie", "--server-only", "--model", str(model),
-           "--port", str(port), "--max-connections", "64", "--log-level", "WARNING", *extra]
+    if extra == ["stock"]:
+        cmd = [sys.executable, "-m", "bench.stock_server", str(model), str(port)]
+    else:
+        cmd = [sys.executable, "-m", "tingxie", "--server-only", "--model", str(model),
+               "--port", str(port), "--max-connections", "64", "--log-level", "WARNING",
+               *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while time.time() < deadline:
@@ -111,15 +116,25 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,8,12,16,20,24")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--utterances", type=int, default=2)
-    parser.add_argument("--variants", default="int8,int8-nobatch,fp32-nobatch")
+    parser.add_argument(
+        "--variants",
+        default="stock,fp32,int8",
+        help="stock (the baseline: stock FunASR generate behind the same service), fp32, "
+        "int8, fp32-nobatch",
+    )
     args = parser.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
     print(f"Machine: {machine()}\n")
     memory_rows = []
     capacity_rows = []
     for variant in args.variants.split(","):
-        precision = variant.split("-")[0]
-        extra = ["--precision", precision] + (["--no-batching"] if "nobatch" in variant else [])
+        if variant == "stock":
+            extra = ["stock"]
+        else:
+            precision = variant.split("-")[0]
+            extra = ["--precision", precision] + (
+                ["--no-batching"] if "nobatch" in variant else []
+            )
         port = free_port()
         log("starting", variant)
         proc = start_server(args.model_dir, port, extra)
