@@ -458,7 +458,11 @@ class MainWindow(QMainWindow):
 
     def apply_service_settings(self) -> None:
         if self.settings.service_enabled and self.service.available:
-            port = self.service_port_override or self.settings.service_port
+            port = (
+                self.service_port_override
+                if self.service_port_override is not None
+                else self.settings.service_port
+            )
             self.service.start("127.0.0.1", port)
         else:
             self.service.stop()
