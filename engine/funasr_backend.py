@@ -152,10 +152,12 @@ class ParaformerDecoder:
         with torch.no_grad():
             for i, (state, samples) in enumerate(items):
                 audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
-                feats, _ = self._extract_fbank(
+                feats, lengths = self._extract_fbank(
                     [audio], data_type="sound", frontend=self._frontend,
                     cache=state["frontend"], is_final=False,
                 )
+                if self._model.normalize is not None:  # as encode_chunk does
+                    feats, lengths = self._model.normalize(feats, lengths)
                 speech.append(feats.to(device=self._device))
                 groups.setdefault(self._encoder_shape(state, feats), []).append(i)
             for members in groups.values():
