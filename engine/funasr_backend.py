@@ -51,10 +51,12 @@ def _funasr() -> Any:
 class ParaformerDecoder:
     """A ``ChunkDecoder`` around a loaded FunASR ``ParaformerStreaming`` model."""
 
-    def __init__(self, automodel: Any, info: ModelInfo) -> None:
+    def __init__(self, automodel: Any, info: ModelInfo, threads: int = 1) -> None:
         import torch
 
         self._torch = torch
+        self._threads = max(1, threads)
+        self._threads_now = torch.get_num_threads()
         self._automodel = automodel
         self._model = automodel.model
         self._kwargs = dict(automodel.kwargs)
@@ -69,6 +71,17 @@ class ParaformerDecoder:
         self._extract_fbank = extract_fbank
         self._postprocess = sentence_postprocess
         self._skip = {self._model.sos, self._model.eos, self._model.blank_id}
+
+    def set_streams(self, streams: int) -> None:
+        """Choose torch's intra-op threads for the decodes about to run, given how many
+        utterances have work. Measured on 2 cores (docs/performance.md): a single live
+        speaker's release→final is fastest on one thread (the pool's wake-up after each
+        pause costs more than the second core gains), several utterances decoded together
+        are fastest on all of ``threads``."""
+        want = 1 if streams <= 1 else self._threads
+        if want != self._threads_now:
+            self._torch.set_num_threads(want)
+            self._threads_now = want
 
     @property
     def automodel(self) -> Any:
@@ -277,7 +290,7 @@ def load(
         device=device,
         precision=precision,
     )
-    return ParaformerDecoder(automodel, info)
+    return ParaformerDecoder(automodel, info, threads=ncpu)
 
 
 def _load_weights_mapped(model: Any, weights: Path) -> None:

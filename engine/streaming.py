@@ -226,6 +226,9 @@ class StreamingRecognizer:
         """One step for every session with work: its next full chunk (batched with the other
         sessions'), or its final tail, or the result of a job that is done."""
         steps: list[tuple[_Job, _Utterance, npt.NDArray[np.int16]]] = []
+        set_streams = getattr(self._decoder, "set_streams", None)
+        if set_streams is not None:
+            set_streams(len(pending))
         for session in list(pending):
             jobs = pending[session]
             while jobs:
