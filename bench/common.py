@@ -29,6 +29,15 @@ class GenerateDecoder:
     def __init__(self, automodel: Any, info: ModelInfo) -> None:
         self._am = automodel
         self.info = info
+        self._threads = int(automodel.kwargs.get("ncpu", 4))
+
+    def set_streams(self, streams: int) -> None:
+        """Stock FunASR always runs on its ``ncpu`` threads (torch's setting is global to
+        the process, so restore it here in case another variant changed it)."""
+        import torch
+
+        if torch.get_num_threads() != self._threads:
+            torch.set_num_threads(self._threads)
 
     def new_state(self) -> Any:
         return {}
