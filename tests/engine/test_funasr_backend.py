@@ -168,7 +168,9 @@ def test_weights_of_another_architecture_are_refused(tmp_path: Path, tiny_model_
 
 
 def test_int8_decodes_and_reports_its_precision(tiny_model_dir: Path) -> None:
-    recognizer = load_recognizer(EngineConfig(model=str(tiny_model_dir), threads=1, precision="int8"))
+    recognizer = load_recognizer(
+        EngineConfig(model=str(tiny_model_dir), threads=1, precision="int8")
+    )
     try:
         assert recognizer.info.precision == "int8"
         # int8 quantizes a whole batch's activations with one scale: never batched
@@ -210,10 +212,20 @@ def test_transcribe_reports_an_unreadable_file(tmp_path: Path, tiny_model_dir: P
 
 
 def test_batched_chunks_give_the_tokens_of_one_by_one_decoding(
-    tiny_recognizer: StreamingRecognizer,
+    tiny_recognizer: StreamingRecognizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import copy
 
+    from engine.funasr_backend import batched
+
+    decoded_together: list[int] = []
+    real_decode_together = batched.decode_together
+
+    def counting(decoder, memories, embeds, caches):  # type: ignore[no-untyped-def]
+        decoded_together.append(len(memories))
+        return real_decode_together(decoder, memories, embeds, caches)
+
+    monkeypatch.setattr(batched, "decode_together", counting)
     decoder = tiny_recognizer.decoder
     audios = [speechlike(200 + i, 6.0).astype(np.float32) / 32768 for i in range(6)]
     states = [decoder.new_state() for _ in audios]
@@ -221,18 +233,25 @@ def test_batched_chunks_give_the_tokens_of_one_by_one_decoding(
     for state, audio, done in zip(states, audios, [0, 1, 2, 5, 5, 7]):
         for k in range(done):
             decoder.decode(state, audio[k * CHUNK : (k + 1) * CHUNK], False)
-    for step in range(2):
+    for step in range(3):
         items = []
         expected = []
         for state, audio, done in zip(states, audios, [0, 1, 2, 5, 5, 7]):
             k = done + step
             chunk = audio[k * CHUNK : (k + 1) * CHUNK]
             twin = copy.deepcopy(state)
-            expected.append([t.text for t in decoder.decode(twin, chunk, False)])
+            expected.append(decoder.decode(twin, chunk, False))
             items.append((state, chunk))
         got = decoder.decode_many(items)  # type: ignore[attr-defined]
-        assert [[t.text for t in tokens] for tokens in got] == expected
+        assert [[t.text for t in tokens] for tokens in got] == [
+            [t.text for t in tokens] for tokens in expected
+        ]
+        for tokens, want in zip(got, expected):
+            assert [t.probability for t in tokens] == pytest.approx(
+                [t.probability for t in want], rel=1e-5
+            )
     assert any(expected)
+    assert max(decoded_together) > 1, "the decoder never ran several utterances together"
 
 
 def test_sessions_decoded_in_batches_match_funasr(tiny_recognizer: StreamingRecognizer) -> None:
