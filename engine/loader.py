@@ -23,7 +23,8 @@ from .streaming import StreamingRecognizer
 
 
 PRECISIONS = ("int8", "fp32")
-"""FunASR weights: int8 = Linear layers dynamically quantized (CPU); fp32 = as published."""
+"""FunASR weights: int8 = Linear layers in int8, activations quantized per row (CPU);
+fp32 = as published."""
 
 DEFAULT_PRECISION = "fp32"
 
@@ -127,9 +128,7 @@ def load_recognizer(
         threads=config.threads,
         precision=config.precision,
     )
-    # int8 layers quantize each call's activations with one scale for the whole batch, so a
-    # batched utterance would depend on its neighbours' loudness: batch fp32 only.
-    return StreamingRecognizer(decoder, batching=config.batching and config.precision != "int8")
+    return StreamingRecognizer(decoder, batching=config.batching)
 
 
 def model_dirs_from(paths: Sequence[str]) -> tuple[Path, ...]:

@@ -53,9 +53,7 @@ class ChunkDecoder(Protocol):
         """Fresh per-utterance decoder state (FunASR's ``cache``)."""
         ...
 
-    def decode(
-        self, state: Any, samples: npt.NDArray[np.float32], is_final: bool
-    ) -> list[Token]:
+    def decode(self, state: Any, samples: npt.NDArray[np.float32], is_final: bool) -> list[Token]:
         """Decode one chunk (exactly ``chunk_samples`` long unless ``is_final``), updating
         ``state``; return the tokens this chunk added."""
         ...
@@ -66,11 +64,12 @@ class ChunkDecoder(Protocol):
 
 
 class BatchingDecoder(ChunkDecoder, Protocol):
-    """A decoder that can decode the next full (non-final) chunk of several utterances in
-    one call, giving the same tokens as ``decode`` on each in turn."""
+    """A decoder that can decode the next chunk of several utterances in one call, each
+    item ``(state, samples, is_final)`` as ``decode`` takes them, giving the same tokens as
+    ``decode`` on each in turn."""
 
     def decode_many(
-        self, items: Sequence[tuple[Any, npt.NDArray[np.float32]]]
+        self, items: Sequence[tuple[Any, npt.NDArray[np.float32], bool]]
     ) -> list[list[Token]]: ...
 
 
@@ -122,6 +121,16 @@ class _Utterance:
     state: Any
     tokens: list[Token] = field(default_factory=list)
     compute_ms: float = 0.0
+
+
+@dataclass
+class _Step:
+    """One decoding step of a round: ``samples`` of ``utt`` for ``job``."""
+
+    job: _Job
+    utt: _Utterance
+    samples: npt.NDArray[np.int16]
+    final: bool
 
 
 class StreamingRecognizer:
@@ -223,9 +232,10 @@ class StreamingRecognizer:
         pending.clear()
 
     def _round(self, pending: dict["StreamingSession", deque[_Job]]) -> None:
-        """One step for every session with work: its next full chunk (batched with the other
-        sessions'), or its final tail, or the result of a job that is done."""
-        steps: list[tuple[_Job, _Utterance, npt.NDArray[np.int16]]] = []
+        """One step for every session with work: its next full chunk or its final tail
+        (decoded together with the other sessions' steps; when there are finals, only the
+        finals), or the result of a job that is done."""
+        steps: list[_Step] = []
         set_streams = getattr(self._decoder, "set_streams", None)
         if set_streams is not None:
             set_streams(len(pending))
@@ -246,25 +256,45 @@ class StreamingRecognizer:
                     jobs.popleft()
                     continue
                 if job.next_chunk < len(job.chunks):
-                    steps.append((job, utt, job.chunks[job.next_chunk]))
+                    steps.append(_Step(job, utt, job.chunks[job.next_chunk], final=False))
                     job.next_chunk += 1
                     break
                 jobs.popleft()
                 if job.tail is not None:
-                    finished = self._step(job, utt, [job.tail], final=True)
-                    session._utterance = None
-                    if not finished:
-                        continue
+                    steps.append(_Step(job, utt, job.tail, final=True))
+                    break
                 self._complete(job, utt.tokens, utt.compute_ms)
             if not jobs:
                 del pending[session]
         if not steps:
             return
+        finals = [step for step in steps if step.final]
+        if finals and len(finals) < len(steps):
+            # Finals first: a user who released the key waits for this round only, and a
+            # round of finals is short; the other sessions' next chunks go in the next one.
+            for step in steps:
+                if not step.final:
+                    step.job.next_chunk -= 1
+            steps = finals
         if len(steps) > 1 and self._batching:
-            self._batch(steps, pending)
+            decoded = self._batch(steps)
         else:
-            for job, utt, chunk in steps:
-                self._step(job, utt, [chunk], final=False)
+            decoded = [self._step(s.job, s.utt, [s.samples], final=s.final) for s in steps]
+        for step, ok in zip(steps, decoded):
+            job = step.job
+            if step.final:
+                if job.session._utterance is step.utt:
+                    job.session._utterance = None
+                if ok:
+                    self._complete(job, step.utt.tokens, step.utt.compute_ms)
+            elif job.next_chunk == len(job.chunks) and job.tail is None:
+                # the job's last chunk: its partial goes out now, not a round later
+                jobs = pending.get(job.session)
+                if jobs and jobs[0] is job:
+                    jobs.popleft()
+                    if not jobs:
+                        del pending[job.session]
+                self._complete(job, step.utt.tokens, step.utt.compute_ms)
 
     def _utterance_for(self, job: _Job) -> "_Utterance | None":
         """The session's decoding progress for ``job``'s utterance, started if new."""
@@ -297,33 +327,29 @@ class StreamingRecognizer:
             utt.compute_ms += (self._clock() - started) * 1000.0
         return True
 
-    def _batch(
-        self,
-        steps: list[tuple[_Job, _Utterance, npt.NDArray[np.int16]]],
-        pending: dict["StreamingSession", deque[_Job]],
-    ) -> None:
+    def _batch(self, steps: list["_Step"]) -> list[bool]:
+        """Decode ``steps`` in one ``decode_many`` call; returns which succeeded (all or
+        none: after a failure every utterance in the batch is in an unknown state)."""
         decode_many = getattr(self._decoder, "decode_many")
         started = self._clock()
         try:
-            added = decode_many([(utt.state, int16_to_float(chunk)) for _, utt, chunk in steps])
-        except Exception as exc:  # every utterance in the batch is in an unknown state now
-            for job, utt, _ in steps:
-                self._fail(job, utt, exc)
-            return
+            added = decode_many([(s.utt.state, int16_to_float(s.samples), s.final) for s in steps])
+            if len(added) != len(steps):
+                raise RuntimeError(f"decode_many returned {len(added)} results for {len(steps)}")
+        except Exception as exc:
+            for s in steps:
+                self._fail(s.job, s.utt, exc)
+            return [False] * len(steps)
         finally:
             share = (self._clock() - started) * 1000.0 / len(steps)
-            for _, utt, _ in steps:
-                utt.compute_ms += share
-        if len(added) != len(steps):
-            error = RuntimeError(f"decode_many returned {len(added)} results for {len(steps)}")
-            for job, utt, _ in steps:
-                self._fail(job, utt, error)
-            return
-        for (_, utt, _), tokens in zip(steps, added):
+            for s in steps:
+                s.utt.compute_ms += share
+        for s, tokens in zip(steps, added):
             if self._revises:
-                utt.tokens = list(tokens)
+                s.utt.tokens = list(tokens)
             else:
-                utt.tokens.extend(tokens)
+                s.utt.tokens.extend(tokens)
+        return [True] * len(steps)
 
     def _fail(self, job: _Job, utt: _Utterance, exc: Exception) -> None:
         """The model failed on a chunk of ``utt``: ``job`` fails with ``RecognitionError``

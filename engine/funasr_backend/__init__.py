@@ -176,15 +176,15 @@ def _return_freed_memory() -> None:
 
 
 def _quantize_linear_layers(model: Any) -> None:
-    """Replace every ``nn.Linear`` by a dynamically quantized int8 one, in place."""
+    """Replace every ``nn.Linear`` by an int8 one with per-row activation scales, in place
+    (``int8``: a row's result never depends on the rows batched with it)."""
     import warnings
 
-    import torch
-    from torch.ao.quantization import quantize_dynamic
+    from .int8 import quantize_linear_layers
 
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # per-tensor quantization deprecation notice
-        quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        warnings.simplefilter("ignore", UserWarning)  # torch's quantized-tensor deprecation notice
+        quantize_linear_layers(model)
 
 
 def write_random_weights(model_dir: Path, seed: int) -> int:

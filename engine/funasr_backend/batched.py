@@ -17,36 +17,174 @@ from typing import Any
 import torch
 
 
-def encode_together(
-    encoder: Any, speeches: Sequence[torch.Tensor], states: Sequence[Any]
-) -> torch.Tensor:
-    """``SANMEncoderChunkOpt.forward_chunk`` for utterances whose look-back caches have
-    the same shape: position encoding and overlap per utterance (each has its own position
-    and carried frames), the layers on the stacked batch with the per-layer look-back
-    caches stacked and split again. Returns the encoder output, one row per utterance."""
-    scale = encoder.output_size() ** 0.5
-    rows = []
-    for feats, state in zip(speeches, states):
-        x = encoder.embed(feats * scale, state["encoder"])
-        rows.append(encoder._add_overlap_chunk(x, state["encoder"]))
-    xs = torch.cat(rows, dim=0)
+def embed_chunk(encoder: Any, feats: torch.Tensor, state: Any) -> torch.Tensor:
+    """The start of ``SANMEncoderChunkOpt.forward_chunk`` for one utterance: scaling and
+    position encoding (which advances the utterance's position), then the frames carried
+    over from the last chunk; on a tail chunk, only those carried frames."""
+    x = encoder.embed(feats * encoder.output_size() ** 0.5, state["encoder"])
+    if state["encoder"]["tail_chunk"]:
+        return state["encoder"]["feats"]  # type: ignore[no-any-return]
+    return encoder._add_overlap_chunk(x, state["encoder"])  # type: ignore[no-any-return]
+
+
+def can_encode_together(encoder: Any) -> bool:
+    """Whether ``encode_together`` knows this encoder's layout: FunASR's
+    ``SANMEncoderChunkOpt`` (paraformer-zh-streaming's) with pre-norm SANM layers."""
+    if type(encoder).__name__ != "SANMEncoderChunkOpt":
+        return False
     layers = list(encoder.encoders0) + list(encoder.encoders)
-    enc0 = states[0]["encoder"]
-    chunk_size, look_back = enc0["chunk_size"], enc0["encoder_chunk_look_back"]
+    return bool(encoder.normalize_before) and all(
+        layer.normalize_before and type(layer.self_attn).__name__ == "MultiHeadedAttentionSANM"
+        for layer in layers
+    )
+
+
+def encode_together(
+    encoder: Any, chunks: Sequence[torch.Tensor], states: Sequence[Any]
+) -> list[torch.Tensor]:
+    """The layers of ``SANMEncoderChunkOpt.forward_chunk`` for several utterances.
+
+    ``chunks[i]`` is utterance i's embedded chunk (``embed_chunk``), (1, frames, dim); its
+    look-back caches in ``states[i]`` are updated. Utterances whose chunk and caches have
+    the same shape share the attention step; the position-wise steps run once on all rows.
+    Returns each utterance's encoder output, (1, frames, dim)."""
+    look_back = states[0]["encoder"]["encoder_chunk_look_back"]
+    chunk_size = states[0]["encoder"]["chunk_size"]
+    layers = list(encoder.encoders0) + list(encoder.encoders)
     caches = [s["encoder"]["opt"] or [None] * len(layers) for s in states]
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, (chunk, cache) in enumerate(zip(chunks, caches)):
+        shape = tuple(None if c is None else tuple(c["k"].shape) for c in cache)
+        groups.setdefault((chunk.shape[1], shape), []).append(i)
+    members = list(groups.values())
+    xs = [torch.cat([chunks[i] for i in m], dim=0) for m in members]
     for index, layer in enumerate(layers):
-        cache = None
-        if caches[0][index] is not None:
-            cache = {key: torch.cat([c[index][key] for c in caches], dim=0) for key in ("k", "v")}
-        xs, cache = layer.forward_chunk(xs, cache, chunk_size, look_back)
-        for row, c in enumerate(caches):
-            c[index] = {key: cache[key][row : row + 1] for key in ("k", "v")}
-    if encoder.normalize_before:
-        xs = encoder.after_norm(xs)
+        xs = _encoder_layer(layer, xs, members, caches, index, chunk_size, look_back)
+    rows = encoder.after_norm(_rows(xs))
     if look_back > 0 or look_back == -1:
-        for state, c in zip(states, caches):
-            state["encoder"]["opt"] = c
-    return xs
+        for state, cache in zip(states, caches):
+            state["encoder"]["opt"] = cache
+    out: list[torch.Tensor] = [torch.empty(0)] * len(chunks)
+    start = 0
+    for m, x in zip(members, xs):
+        n, t = x.shape[0], x.shape[1]
+        block = rows[start : start + n * t].view(n, t, -1)
+        start += n * t
+        for row, i in enumerate(m):
+            out[i] = block[row : row + 1]
+    return out
+
+
+def _encoder_layer(
+    layer: Any,
+    xs: list[torch.Tensor],
+    members: list[list[int]],
+    caches: list[list[Any]],
+    index: int,
+    chunk_size: Any,
+    look_back: int,
+) -> list[torch.Tensor]:
+    """``EncoderLayerSANM.forward_chunk`` (pre-norm) on groups of utterances, each group
+    (utterances, frames, dim) with equal shapes: the projections and the feed-forward on
+    every group's rows at once, ``MultiHeadedAttentionSANM.forward_chunk``'s attention and
+    FSMN memory per group."""
+    attn = layer.self_attn
+    heads, d_k = attn.h, attn.d_k
+    rows = _rows(xs)
+    q_k_v = attn.linear_q_k_v(layer.norm1(rows))
+    contexts, memories = [], []
+    start = 0
+    for x, group in zip(xs, members):
+        n, t = x.shape[0], x.shape[1]
+        part = q_k_v[start : start + n * t].view(n, t, -1)
+        start += n * t
+        q, k, v = torch.split(part, heads * d_k, dim=-1)
+        q_h = torch.reshape(q, (n, t, heads, d_k)).transpose(1, 2)
+        k_h = torch.reshape(k, (n, t, heads, d_k)).transpose(1, 2)
+        v_h = torch.reshape(v, (n, t, heads, d_k)).transpose(1, 2)
+        if chunk_size is not None and look_back > 0 or look_back == -1:
+            k_h, v_h = _look_back(group, caches, index, k_h, v_h, chunk_size, look_back)
+        memories.append(attn.forward_fsmn(v, None).reshape(n * t, -1))
+        q_h = q_h * d_k ** (-0.5)
+        scores = torch.matmul(q_h, k_h.transpose(-2, -1))
+        weights = attn.dropout(torch.softmax(scores, dim=-1))
+        context = torch.matmul(weights, v_h).transpose(1, 2).contiguous()
+        contexts.append(context.view(n * t, heads * d_k))
+    attended = attn.linear_out(torch.cat(contexts, dim=0)) + torch.cat(memories, dim=0)
+    x = rows + attended if layer.in_size == layer.size else attended
+    x = x + layer.feed_forward(layer.norm2(x))
+    out, start = [], 0
+    for group_x in xs:
+        n, t = group_x.shape[0], group_x.shape[1]
+        out.append(x[start : start + n * t].view(n, t, -1))
+        start += n * t
+    return out
+
+
+def _look_back(
+    group: list[int],
+    caches: list[list[Any]],
+    index: int,
+    k_h: torch.Tensor,
+    v_h: torch.Tensor,
+    chunk_size: Any,
+    look_back: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The look-back step of ``MultiHeadedAttentionSANM.forward_chunk`` for a group: keys
+    and values of the earlier chunks in front of this chunk's, and the caches advanced by
+    this chunk (less its look-ahead frames). Returns the keys and values to attend to.
+
+    The new caches are views into the keys and values attended to (FunASR concatenates
+    the same frames a second time), so a group that stays together from chunk to chunk
+    finds its caches already stacked."""
+    ahead = chunk_size[2]
+    first = caches[group[0]][index]
+    if first is None:
+        new_k, new_v = k_h[:, :, :-ahead, :], v_h[:, :, :-ahead, :]
+    else:
+        old_k = _stacked([caches[i][index]["k"] for i in group])
+        old_v = _stacked([caches[i][index]["v"] for i in group])
+        strided = k_h[:, :, :-ahead, :].shape[
+            2
+        ]  # FunASR's k_h[:, :, :-ahead] (empty if ahead is 0)
+        k_h = torch.cat((old_k, k_h), dim=2)
+        v_h = torch.cat((old_v, v_h), dim=2)
+        if strided > 0:  # cat(cache, stride) is the front of what is attended to
+            new_k, new_v = k_h[:, :, :-ahead, :], v_h[:, :, :-ahead, :]
+        else:
+            new_k, new_v = old_k, old_v
+        if look_back != -1:
+            keep = look_back * chunk_size[1]
+            new_k, new_v = new_k[:, :, -keep:, :], new_v[:, :, -keep:, :]
+    for row, i in enumerate(group):
+        caches[i][index] = {"k": new_k[row : row + 1], "v": new_v[row : row + 1]}
+    return k_h, v_h
+
+
+def _stacked(rows: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.cat(rows)``, without the copy when the rows already lie one after another
+    in one tensor (the caches of a group that was decoded together last time)."""
+    first = rows[0]
+    if len(rows) == 1:
+        return first
+    step = first.stride(0)
+    storage = first.untyped_storage().data_ptr()
+    for r, row in enumerate(rows):
+        if (
+            row.untyped_storage().data_ptr() != storage
+            or row.shape != first.shape
+            or row.stride() != first.stride()
+            or row.storage_offset() != first.storage_offset() + r * step
+        ):
+            return torch.cat(rows, dim=0)
+    return first.as_strided((len(rows), *first.shape[1:]), first.stride(), first.storage_offset())
+
+
+def _rows(xs: list[torch.Tensor]) -> torch.Tensor:
+    """The groups' (utterances, frames, dim) tensors as one (rows, dim) tensor."""
+    if len(xs) == 1:
+        return xs[0].reshape(-1, xs[0].shape[-1])
+    return torch.cat([x.reshape(-1, x.shape[-1]) for x in xs], dim=0)
 
 
 def can_decode_together(decoder: Any) -> bool:
@@ -87,14 +225,8 @@ def decode_together(
         residual = x
         x = layer.feed_forward(layer.norm1(x))
         if layer.self_attn is not None:
-            normed = layer.norm2(x)
-            parts = []
-            for u, (a, b) in enumerate(spans):
-                out, fsmn[u][index] = layer.self_attn(
-                    normed[a:b].unsqueeze(0), None, fsmn[u][index]
-                )
-                parts.append(out[0])
-            x = residual + layer.dropout(torch.cat(parts, dim=0))
+            memory_of_tokens = _fsmn_together(layer.self_attn, layer.norm2(x), spans, fsmn, index)
+            x = residual + layer.dropout(memory_of_tokens)
         if layer.src_attn is not None:
             residual = x
             attended = _cross_attention(
@@ -115,6 +247,45 @@ def decode_together(
     return [scores[a:b] for a, b in spans]
 
 
+def _fsmn_together(
+    attn: Any,
+    inputs: torch.Tensor,
+    spans: list[tuple[int, int]],
+    fsmn: list[list[Any]],
+    index: int,
+) -> torch.Tensor:
+    """``MultiHeadedAttentionSANMDecoder.forward`` with a cache (the FSMN memory over each
+    utterance's tokens so far) for packed rows. Each utterance's window, its cached
+    frames and this chunk's, is placed right-aligned in one zero-padded batch, so one
+    depthwise convolution serves all; the zeros on the left reach no output that is kept.
+    Utterances without a cache yet (their first tokens) go through FunASR's module."""
+    kernel = attn.kernel_size
+    out: list[Any] = [None] * len(spans)
+    windows: dict[int, torch.Tensor] = {}
+    for u, (a, b) in enumerate(spans):
+        cache = fsmn[u][index]
+        rows = inputs[a:b].unsqueeze(0)
+        if cache is None:
+            result, fsmn[u][index] = attn(rows, None, None)
+            out[u] = result[0]
+            continue
+        window = torch.cat((cache[:, :, 1:], rows.transpose(1, 2)), dim=2)
+        window = window[:, :, -(kernel + (b - a) - 1) :]
+        fsmn[u][index] = window
+        windows[u] = window
+    if windows:
+        longest = max(w.shape[2] for w in windows.values())
+        first = next(iter(windows.values()))
+        batch = first.new_zeros((len(windows), first.shape[1], longest))
+        for row, window in enumerate(windows.values()):
+            batch[row, :, longest - window.shape[2] :] = window[0]
+        convolved = attn.fsmn_block(batch).transpose(1, 2)
+        for row, u in enumerate(windows):
+            a, b = spans[u]
+            out[u] = convolved[row, convolved.shape[1] - (b - a) :] + inputs[a:b]
+    return attn.dropout(torch.cat(out, dim=0))  # type: ignore[no-any-return]
+
+
 def _cross_attention(
     attn: Any,
     queries: torch.Tensor,
@@ -126,14 +297,15 @@ def _cross_attention(
     caches: Sequence[dict[str, Any]],
 ) -> torch.Tensor:
     """``MultiHeadedAttentionCrossAtt.forward_chunk`` for packed rows: the projections on
-    all rows at once, the attention per utterance over its own encoder output and
-    look-back cache."""
+    all rows at once; each utterance attends to its own encoder output and look-back
+    cache, utterances with as many of those frames together in one zero-padded batch
+    (padded query rows are computed and dropped)."""
     heads, d_k = attn.h, attn.d_k
-    q = attn.linear_q(queries)
+    q = attn.linear_q(queries) * d_k ** (-0.5)
     k_v = attn.linear_k_v(memory)
-    parts = []
-    for u, ((a, b), (ma, mb)) in enumerate(zip(spans, memory_spans)):
-        q_h = q[a:b].reshape(1, -1, heads, d_k).transpose(1, 2)
+    keys: list[Any] = []
+    values: list[Any] = []
+    for u, (ma, mb) in enumerate(memory_spans):
         k, v = torch.split(k_v[ma:mb], heads * d_k, dim=-1)
         k_h = k.reshape(1, -1, heads, d_k).transpose(1, 2)
         v_h = v.reshape(1, -1, heads, d_k).transpose(1, 2)
@@ -149,11 +321,27 @@ def _cross_attention(
                 cache["v"] = v_h[:, :, -keep:, :]
             else:
                 opt[u][index] = {"k": k_h[:, :, -keep:, :], "v": v_h[:, :, -keep:, :]}
-        q_h = q_h * d_k ** (-0.5)
+        keys.append(k_h)
+        values.append(v_h)
+    groups: dict[int, list[int]] = {}
+    for u, k_h in enumerate(keys):
+        groups.setdefault(k_h.shape[2], []).append(u)
+    parts: list[Any] = [None] * len(spans)
+    for members in groups.values():
+        longest = max(spans[u][1] - spans[u][0] for u in members)
+        q_h = q.new_zeros((len(members), longest, heads * d_k))
+        for row, u in enumerate(members):
+            a, b = spans[u]
+            q_h[row, : b - a] = q[a:b]
+        q_h = q_h.view(len(members), longest, heads, d_k).transpose(1, 2)
+        k_h = torch.cat([keys[u] for u in members], dim=0)
+        v_h = torch.cat([values[u] for u in members], dim=0)
         scores = torch.matmul(q_h, k_h.transpose(-2, -1))
         weights = attn.dropout(torch.softmax(scores, dim=-1))
-        out = torch.matmul(weights, v_h).transpose(1, 2).contiguous().view(-1, heads * d_k)
-        parts.append(out)
+        context = torch.matmul(weights, v_h).transpose(1, 2)
+        for row, u in enumerate(members):
+            a, b = spans[u]
+            parts[u] = context[row, : b - a].reshape(b - a, heads * d_k)
     return attn.linear_out(torch.cat(parts, dim=0))  # type: ignore[no-any-return]
 
 

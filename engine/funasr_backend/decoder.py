@@ -48,7 +48,9 @@ class ParaformerDecoder:
         self._extract_fbank = extract_fbank
         self._postprocess = sentence_postprocess
         self._skip = {self._model.sos, self._model.eos, self._model.blank_id}
-        self._decode_together = batched.can_decode_together(self._model.decoder)
+        self._batched = batched.can_encode_together(
+            self._model.encoder
+        ) and batched.can_decode_together(self._model.decoder)
 
     def set_streams(self, streams: int) -> None:
         """Choose torch's intra-op threads for the decodes about to run, given how many
@@ -134,72 +136,59 @@ class ParaformerDecoder:
         return [Token(t, p) for t, (_, p) in zip(texts, kept)]
 
     def decode_many(
-        self, items: Sequence[tuple[Any, npt.NDArray[np.float32]]]
+        self, items: Sequence[tuple[Any, npt.NDArray[np.float32], bool]]
     ) -> list[list[Token]]:
-        """Decode the next full chunk of several utterances in one pass (``batched``):
-        the encoder once for each group of utterances whose encoder caches have the same
-        shape (same number of chunks seen, up to the look-back of 4), the predictor per
-        utterance, the decoder once for every utterance that has tokens. Same tokens and
-        probabilities as ``decode`` on each in turn."""
+        """Decode the next chunk of several utterances, ``(state, samples, is_final)`` each,
+        in one pass (``batched``): features, position encoding and the CIF predictor per
+        utterance; the encoder's and decoder's position-wise layers once for all of them,
+        their attention per group of utterances with equal shapes. The same tokens as
+        ``decode`` on each in turn (probabilities equal to float rounding)."""
+        if not self._batched:
+            return [self.decode(state, samples, final) for state, samples, final in items]
         torch = self._torch
+        model = self._model
         results: list[list[Token]] = [[] for _ in items]
-        groups: dict[tuple[Any, ...], list[int]] = {}
-        speech: list[Any] = []
-        encoded: list[Any] = [None] * len(items)
         with torch.no_grad():
-            for i, (state, samples) in enumerate(items):
-                audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
-                feats, lengths = self._extract_fbank(
-                    [audio],
-                    data_type="sound",
-                    frontend=self._frontend,
-                    cache=state["frontend"],
-                    is_final=False,
-                )
-                if self._model.normalize is not None:  # as encode_chunk does
-                    feats, lengths = self._model.normalize(feats, lengths)
-                speech.append(feats.to(device=self._device))
-                groups.setdefault(self._encoder_shape(state, feats), []).append(i)
-            for members in groups.values():
-                states = [items[i][0] for i in members]
-                together = batched.encode_together(
-                    self._model.encoder, [speech[i] for i in members], states
-                )
-                for row, i in enumerate(members):
-                    encoded[i] = together[row : row + 1]
+            chunks = [self._embedded(state, samples, final) for state, samples, final in items]
+            states = [state for state, _, _ in items]
+            encoded = batched.encode_together(model.encoder, chunks, states)
             fired: list[tuple[int, Any, int]] = []
-            for i, (state, _) in enumerate(items):
-                embeds, count = self._predict(encoded[i], state, is_final=False)
+            for i, (state, _, final) in enumerate(items):
+                embeds, count = self._predict(encoded[i], state, is_final=final)
                 if count >= 1:
                     fired.append((i, embeds, count))
-            if len(fired) > 1 and self._decode_together:
-                scores = batched.decode_together(
-                    self._model.decoder,
-                    [encoded[i] for i, _, _ in fired],
-                    [embeds for _, embeds, _ in fired],
-                    [items[i][0]["decoder"] for i, _, _ in fired],
-                )
-                for (i, _, count), s in zip(fired, scores):
-                    results[i] = self._tokens(s[:count])
-            else:
-                for i, embeds, count in fired:
-                    encoder_lens = torch.tensor([encoded[i].size(1)])
-                    decoder_out, _ = self._model.cal_decoder_with_predictor_chunk(
-                        encoded[i],
-                        encoder_lens,
-                        embeds,
-                        torch.tensor([count]),
-                        cache=items[i][0],
-                    )
-                    results[i] = self._tokens(decoder_out[0, :count, :])
+            if not fired:
+                return results
+            scores = batched.decode_together(
+                model.decoder,
+                [encoded[i] for i, _, _ in fired],
+                [embeds for _, embeds, _ in fired],
+                [states[i]["decoder"] for i, _, _ in fired],
+            )
+            for (i, _, count), s in zip(fired, scores):
+                results[i] = self._tokens(s[:count])
         return results
 
-    @staticmethod
-    def _encoder_shape(state: Any, feats: Any) -> tuple[Any, ...]:
-        """Utterances can share an encoder call when these are equal."""
-        opt = state["encoder"]["opt"]
-        cached = None if opt is None else tuple(c["k"].shape[2] for c in opt if c is not None)
-        return (feats.shape[1], cached, state["encoder"]["tail_chunk"])
+    def _embedded(self, state: Any, samples: npt.NDArray[np.float32], final: bool) -> Any:
+        """Features of one utterance's chunk, normalized and position-encoded, as
+        ``decode`` computes them before the encoder layers."""
+        torch = self._torch
+        audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+        if final and len(audio) < 960:  # too short for a frame: flush the encoder's frames
+            state["encoder"]["tail_chunk"] = True
+            feats = state["encoder"]["feats"]
+            lengths = torch.tensor([feats.shape[1]], dtype=torch.int64)
+        else:
+            feats, lengths = self._extract_fbank(
+                [audio],
+                data_type="sound",
+                frontend=self._frontend,
+                cache=state["frontend"],
+                is_final=final,
+            )
+        if self._model.normalize is not None:  # as encode_chunk does
+            feats, lengths = self._model.normalize(feats, lengths)
+        return batched.embed_chunk(self._model.encoder, feats.to(device=self._device), state)
 
     def text(self, tokens: Sequence[str]) -> str:
         if not tokens:

@@ -173,10 +173,39 @@ def test_int8_decodes_and_reports_its_precision(tiny_model_dir: Path) -> None:
     )
     try:
         assert recognizer.info.precision == "int8"
-        # int8 quantizes a whole batch's activations with one scale: never batched
-        assert not recognizer.batching
+        assert recognizer.batching
         final = session_final(recognizer, speechlike(5, 2.0), 1600)
         assert final.is_final and final.tokens and 0.0 < final.confidence <= 1.0
+    finally:
+        recognizer.close()
+
+
+def test_int8_text_of_one_user_does_not_depend_on_anothers_audio(tiny_model_dir: Path) -> None:
+    """A quiet utterance decoded alone and batched beside a loud one gets the same tokens
+    and probabilities: int8 activations are quantized per row, not per batch."""
+    recognizer = load_recognizer(
+        EngineConfig(model=str(tiny_model_dir), threads=1, precision="int8")
+    )
+    decoder = recognizer.decoder
+    quiet = speechlike(5, 3.0).astype(np.float32) / 32768 * 0.02
+    loud = np.clip(speechlike(6, 3.0).astype(np.float32) / 32768 * 8, -1, 1)
+
+    def decode(batch_with_loud: bool) -> list[tuple[str, float]]:
+        states = [decoder.new_state(), decoder.new_state()]
+        tokens = []
+        for k in range(0, len(quiet), CHUNK):
+            final = k + CHUNK >= len(quiet)
+            items = [(states[0], quiet[k : k + CHUNK], final)]
+            if batch_with_loud:
+                items.append((states[1], loud[k : k + CHUNK], final))
+            tokens += decoder.decode_many(items)[0]  # type: ignore[attr-defined]
+        return [(t.text, t.probability) for t in tokens]
+
+    try:
+        alone, beside_loud = decode(False), decode(True)
+        assert alone
+        assert [t for t, _ in beside_loud] == [t for t, _ in alone]
+        assert [p for _, p in beside_loud] == pytest.approx([p for _, p in alone], rel=1e-6)
     finally:
         recognizer.close()
 
@@ -241,7 +270,7 @@ def test_batched_chunks_give_the_tokens_of_one_by_one_decoding(
             chunk = audio[k * CHUNK : (k + 1) * CHUNK]
             twin = copy.deepcopy(state)
             expected.append(decoder.decode(twin, chunk, False))
-            items.append((state, chunk))
+            items.append((state, chunk, False))
         got = decoder.decode_many(items)  # type: ignore[attr-defined]
         assert [[t.text for t in tokens] for tokens in got] == [
             [t.text for t in tokens] for tokens in expected
@@ -256,13 +285,17 @@ def test_batched_chunks_give_the_tokens_of_one_by_one_decoding(
 
 def test_sessions_decoded_in_batches_match_funasr(tiny_recognizer: StreamingRecognizer) -> None:
     """Many sessions fed at once (the worker batches their chunks) still match FunASR."""
-    audios = [speechlike(300 + i, 3.0 + 0.25 * i) for i in range(6)]
+    # tails of 0 and 480 samples (shorter than a frame), and longer ones
+    seconds = [3.0, 3.03, 3.25, 3.5, 3.75, 4.0]
+    audios = [speechlike(300 + i, s) for i, s in enumerate(seconds)]
     decoder = tiny_recognizer.decoder
     batch_sizes: list[int] = []
+    finals_together: list[int] = []
     real_decode_many = decoder.decode_many  # type: ignore[attr-defined]
 
     def counting(items):  # type: ignore[no-untyped-def]
         batch_sizes.append(len(items))
+        finals_together.append(sum(final for _, _, final in items))
         return real_decode_many(items)
 
     decoder.decode_many = counting  # type: ignore[attr-defined]
@@ -278,4 +311,5 @@ def test_sessions_decoded_in_batches_match_funasr(tiny_recognizer: StreamingReco
     finally:
         del decoder.decode_many  # type: ignore[attr-defined]
     assert max(batch_sizes) > 1, "the worker never batched"
+    assert max(finals_together) > 1, "the finals were never decoded together"
     assert finals == [funasr_reference(tiny_recognizer, a) for a in audios]

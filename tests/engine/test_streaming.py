@@ -222,7 +222,7 @@ def test_a_failed_batch_fails_its_chunks_and_decoding_goes_on() -> None:
             if not self.failed_once:
                 self.failed_once = True
                 raise RuntimeError("batch failed")
-            return [self.decode(state, samples, False) for state, samples in items]
+            return [self.decode(state, samples, final) for state, samples, final in items]
 
     decoder = Batching()
     r = StreamingRecognizer(decoder)
