@@ -232,14 +232,17 @@ class StreamingRecognizer:
         pending.clear()
 
     def _round(self, pending: dict["StreamingSession", deque[_Job]]) -> None:
-        """One step for every session with work: its next full chunk or its final tail
-        (decoded together with the other sessions' steps; when there are finals, only the
-        finals), or the result of a job that is done."""
+        """One step for every session with work (only those finishing an utterance, when
+        there are any): its next full chunk or its final tail, decoded together with the
+        other sessions' steps, or the result of a job that is done."""
         steps: list[_Step] = []
         set_streams = getattr(self._decoder, "set_streams", None)
         if set_streams is not None:
             set_streams(len(pending))
-        for session in list(pending):
+        # Users who released the key come first: the rest of their audio (a last chunk or
+        # two and the tail) goes in short rounds of its own, ahead of the others' next chunks.
+        finishing = [s for s, jobs in pending.items() if any(j.tail is not None for j in jobs)]
+        for session in finishing or list(pending):
             jobs = pending[session]
             while jobs:
                 job = jobs[0]
@@ -268,14 +271,6 @@ class StreamingRecognizer:
                 del pending[session]
         if not steps:
             return
-        finals = [step for step in steps if step.final]
-        if finals and len(finals) < len(steps):
-            # Finals first: a user who released the key waits for this round only, and a
-            # round of finals is short; the other sessions' next chunks go in the next one.
-            for step in steps:
-                if not step.final:
-                    step.job.next_chunk -= 1
-            steps = finals
         if len(steps) > 1 and self._batching:
             decoded = self._batch(steps)
         else:
