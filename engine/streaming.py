@@ -123,6 +123,11 @@ class _Utterance:
     compute_ms: float = 0.0
 
 
+FINISHING_PASSES = 2
+"""Short passes after each full round for sessions with a final queued: enough for a last
+full chunk and the tail."""
+
+
 @dataclass
 class _Step:
     """One decoding step of a round: ``samples`` of ``utt`` for ``job``."""
@@ -198,20 +203,17 @@ class StreamingRecognizer:
                 if job is None:
                     break
                 pending.setdefault(job.session, deque()).append(job)
-            while True:  # everything that arrived meanwhile joins this round
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if job is None:
+            stopping = self._take_arrived(pending)
+            self._guarded_round(pending, finishing_only=False)
+            # Users who released the key: the rest of their audio (a last chunk, the tail)
+            # in short passes of its own right away, not in the next full rounds.
+            for _ in range(FINISHING_PASSES):
+                if stopping or self._take_arrived(pending):
                     stopping = True
                     break
-                pending.setdefault(job.session, deque()).append(job)
-            try:
-                self._round(pending)
-            except Exception as exc:  # a bug here must not kill the worker and hang everyone
-                log.exception("the inference worker failed")
-                self._fail_all(pending, RecognitionError(f"the recognizer failed: {exc}"))
+                if not any(j.tail is not None for jobs in pending.values() for j in jobs):
+                    break
+                self._guarded_round(pending, finishing_only=True)
         # Closing: what has not been decoded yet fails at once instead of delaying close().
         closed = EngineClosedError("the recognizer was closed")
         self._fail_all(pending, closed)
@@ -223,6 +225,26 @@ class StreamingRecognizer:
             if job is not None:
                 _settle(job.future, error=closed)
 
+    def _take_arrived(self, pending: dict["StreamingSession", deque[_Job]]) -> bool:
+        """Move the jobs queued meanwhile into ``pending``; True when ``close`` was asked."""
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if job is None:
+                return True
+            pending.setdefault(job.session, deque()).append(job)
+
+    def _guarded_round(
+        self, pending: dict["StreamingSession", deque[_Job]], *, finishing_only: bool
+    ) -> None:
+        try:
+            self._round(pending, finishing_only=finishing_only)
+        except Exception as exc:  # a bug here must not kill the worker and hang everyone
+            log.exception("the inference worker failed")
+            self._fail_all(pending, RecognitionError(f"the recognizer failed: {exc}"))
+
     @staticmethod
     def _fail_all(pending: dict["StreamingSession", deque[_Job]], error: Exception) -> None:
         for jobs in pending.values():
@@ -231,18 +253,17 @@ class StreamingRecognizer:
                 _settle(job.future, error=error)
         pending.clear()
 
-    def _round(self, pending: dict["StreamingSession", deque[_Job]]) -> None:
-        """One step for every session with work (only those finishing an utterance, when
-        there are any): its next full chunk or its final tail, decoded together with the
+    def _round(
+        self, pending: dict["StreamingSession", deque[_Job]], *, finishing_only: bool
+    ) -> None:
+        """One step for every session with work (``finishing_only``: every session with a
+        final queued): its next full chunk or its final tail, decoded together with the
         other sessions' steps, or the result of a job that is done."""
         steps: list[_Step] = []
-        set_streams = getattr(self._decoder, "set_streams", None)
-        if set_streams is not None:
-            set_streams(len(pending))
-        # Users who released the key come first: the rest of their audio (a last chunk or
-        # two and the tail) goes in short rounds of its own, ahead of the others' next chunks.
-        finishing = [s for s, jobs in pending.items() if any(j.tail is not None for j in jobs)]
-        for session in finishing or list(pending):
+        sessions = list(pending)
+        if finishing_only:
+            sessions = [s for s in sessions if any(j.tail is not None for j in pending[s])]
+        for session in sessions:
             jobs = pending[session]
             while jobs:
                 job = jobs[0]
@@ -271,6 +292,9 @@ class StreamingRecognizer:
                 del pending[session]
         if not steps:
             return
+        set_streams = getattr(self._decoder, "set_streams", None)
+        if set_streams is not None:
+            set_streams(len(steps))
         if len(steps) > 1 and self._batching:
             decoded = self._batch(steps)
         else:

@@ -53,9 +53,9 @@ def load(
 ) -> ParaformerDecoder:
     """Load a streaming Paraformer from a local model directory.
 
-    ``precision="int8"`` quantizes the weights of every Linear layer to int8 (dynamic
-    quantization: activations stay float); CPU only. See docs/performance.md for its speed
-    and its agreement with fp32.
+    ``precision="int8"`` runs the Linear layers in int8 (``int8.RowInt8Linear``: weights
+    per output channel, activations quantized per row at run time); CPU only. See
+    docs/performance.md for its speed and its agreement with fp32.
 
     Raises ``ModelLoadError`` when the directory is not a loadable streaming model.
     """

@@ -21,7 +21,8 @@ def embed_chunk(encoder: Any, feats: torch.Tensor, state: Any) -> torch.Tensor:
     """The start of ``SANMEncoderChunkOpt.forward_chunk`` for one utterance: scaling and
     position encoding (which advances the utterance's position), then the frames carried
     over from the last chunk; on a tail chunk, only those carried frames."""
-    x = encoder.embed(feats * encoder.output_size() ** 0.5, state["encoder"])
+    feats *= encoder.output_size() ** 0.5  # in place, as FunASR does (on a tail chunk
+    x = encoder.embed(feats, state["encoder"])  # that scales the carried frames themselves)
     if state["encoder"]["tail_chunk"]:
         return state["encoder"]["feats"]  # type: ignore[no-any-return]
     return encoder._add_overlap_chunk(x, state["encoder"])  # type: ignore[no-any-return]
@@ -30,7 +31,7 @@ def embed_chunk(encoder: Any, feats: torch.Tensor, state: Any) -> torch.Tensor:
 def can_encode_together(encoder: Any) -> bool:
     """Whether ``encode_together`` knows this encoder's layout: FunASR's
     ``SANMEncoderChunkOpt`` (paraformer-zh-streaming's) with pre-norm SANM layers."""
-    if type(encoder).__name__ != "SANMEncoderChunkOpt":
+    if type(encoder).__name__ != "SANMEncoderChunkOpt" or encoder.embed is None:
         return False
     layers = list(encoder.encoders0) + list(encoder.encoders)
     return bool(encoder.normalize_before) and all(
@@ -139,8 +140,9 @@ def _look_back(
     finds its caches already stacked."""
     ahead = chunk_size[2]
     first = caches[group[0]][index]
-    if first is None:
-        new_k, new_v = k_h[:, :, :-ahead, :], v_h[:, :, :-ahead, :]
+    if first is None:  # copies: views would keep the whole round's projections alive
+        new_k = k_h[:, :, :-ahead, :].contiguous()
+        new_v = v_h[:, :, :-ahead, :].contiguous()
     else:
         old_k = _stacked([caches[i][index]["k"] for i in group])
         old_v = _stacked([caches[i][index]["v"] for i in group])
@@ -319,8 +321,11 @@ def _cross_attention(
                 v_h = torch.cat((cache["v"], v_h), dim=2)
                 cache["k"] = k_h[:, :, -keep:, :]
                 cache["v"] = v_h[:, :, -keep:, :]
-            else:
-                opt[u][index] = {"k": k_h[:, :, -keep:, :], "v": v_h[:, :, -keep:, :]}
+            else:  # copies: views would keep every utterance's projections alive
+                opt[u][index] = {
+                    "k": k_h[:, :, -keep:, :].contiguous(),
+                    "v": v_h[:, :, -keep:, :].contiguous(),
+                }
         keys.append(k_h)
         values.append(v_h)
     groups: dict[int, list[int]] = {}

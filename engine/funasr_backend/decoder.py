@@ -143,7 +143,7 @@ class ParaformerDecoder:
         utterance; the encoder's and decoder's position-wise layers once for all of them,
         their attention per group of utterances with equal shapes. The same tokens as
         ``decode`` on each in turn (probabilities equal to float rounding)."""
-        if not self._batched:
+        if not self._batched or not items:
             return [self.decode(state, samples, final) for state, samples, final in items]
         torch = self._torch
         model = self._model

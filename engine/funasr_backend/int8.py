@@ -43,6 +43,10 @@ class RowInt8Linear(torch.nn.Module):
         low = rows.amin(dim=1, keepdim=True)  # (amin, amax: 15x faster than aminmax here)
         span = (rows.amax(dim=1, keepdim=True) - low).clamp_(min=1e-30)  # constant row: all 0
         unit = (rows - low).div_(span)
+        if not bool(torch.isfinite(span).all()):
+            # a row with inf/NaN: its own output is non-finite (as in fp32), and it must not
+            # widen the kernel's range for the other rows
+            unit = torch.nan_to_num(unit, nan=0.0, posinf=0.0, neginf=0.0)
         y = torch.ops.quantized.linear_dynamic(unit, self._packed, True)
         # the rows' offsets, low * (W 1), broadcast (a rank-1 addmm is 3x slower here)
         if self.bias is None:

@@ -321,3 +321,40 @@ def test_a_refused_feed_changes_nothing() -> None:
     with pytest.raises(EngineClosedError):
         s.feed(tone(0.3, 0.1))
     assert s.audio_ms == 0.0
+
+
+def test_users_who_released_get_the_rest_of_their_audio_in_a_pass_of_their_own() -> None:
+    """After a round, the sessions with a final queued get short passes of their own (their
+    last chunk, then their tail, each batched), ahead of the others' next chunks."""
+
+    class Recording(Gated):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[tuple[str, bool]]] = []
+
+        def decode_many(self, items: Any) -> Any:
+            self.batches.append([(state["name"], final) for state, _, final in items])
+            return [self.decode(state, samples, final) for state, samples, final in items]
+
+    decoder = Recording()
+    names = iter("ABC")
+    decoder.new_state = lambda: {"chunks": 0, "name": next(names)}  # type: ignore[method-assign]
+    r = StreamingRecognizer(decoder)
+    try:
+        a, b, c = r.open_session(), r.open_session(), r.open_session()
+        first = a.feed(tone(0.3, 0.6))  # occupies the worker until the gate opens
+        assert decoder.busy.wait(10)
+        speaking = a.feed(tone(0.3, 0.6))
+        b.feed(tone(0.1, 0.9))  # a full chunk and a 300 ms tail
+        c.feed(tone(0.2, 0.7))
+        finals = [b.finish(), c.finish()]
+        decoder.gate.set()
+        assert first.result(timeout=10).text == "六"
+        assert [f.result(timeout=10).text for f in finals] == ["二二", "四四"]
+        assert speaking.result(timeout=10).text == "六六"
+        assert decoder.batches == [
+            [("B", False), ("C", False)],
+            [("B", True), ("C", True)],
+        ]  # A's chunk comes next, alone (``decode``)
+    finally:
+        r.close()
