@@ -23,7 +23,7 @@ from .streaming import StreamingRecognizer
 
 
 PRECISIONS = ("int8", "fp32")
-"""FunASR weights: int8 = Linear layers in int8, activations quantized per row (CPU);
+"""FunASR weights: int8 = Linear layers in int8, activations quantized per utterance (CPU);
 fp32 = as published."""
 
 DEFAULT_PRECISION = "fp32"

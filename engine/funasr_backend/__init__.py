@@ -53,8 +53,9 @@ def load(
 ) -> ParaformerDecoder:
     """Load a streaming Paraformer from a local model directory.
 
-    ``precision="int8"`` runs the Linear layers in int8 (``int8.RowInt8Linear``: weights
-    per output channel, activations quantized per row at run time); CPU only. See
+    ``precision="int8"`` runs the Linear layers in int8 (``int8.Int8Linear``: weights
+    per output channel, activations quantized at run time, per row when utterances share a
+    call); CPU only. See
     docs/performance.md for its speed and its agreement with fp32.
 
     Raises ``ModelLoadError`` when the directory is not a loadable streaming model.
@@ -182,6 +183,14 @@ def _quantize_linear_layers(model: Any) -> None:
 
     from .int8 import quantize_linear_layers
 
+    import torch
+
+    for name, param in model.named_parameters():
+        if not bool(torch.isfinite(param).all()):
+            # int8 activations of a batch share one kernel range: a NaN or inf in one
+            # utterance's rows would spoil the others' (finite audio and weights never
+            # produce one)
+            raise ModelLoadError(f"the weights hold NaN or infinite values ({name})")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # torch's quantized-tensor deprecation notice
         quantize_linear_layers(model)

@@ -1,27 +1,55 @@
-"""int8 Linear layers whose result for one row never depends on the other rows.
+"""int8 Linear layers whose result for one utterance never depends on another's audio.
 
 torch's dynamic quantization (``quantize_dynamic``) quantizes a layer's whole input with one
-scale, so when utterances share a batch, a loud one coarsens a quiet one's activations and
-one user's text would depend on another's audio. ``RowInt8Linear`` gives each row its own
-scale instead, on the same int8 kernel: each row is mapped affinely onto [0, 1] (its
-minimum to 0, its maximum to exactly 1), so the kernel's per-tensor range is [0, 1] for any
-batch, and the row's offset and scale are applied again to the int32 result:
+scale, so when utterances share a batch, a loud one would coarsen a quiet one's activations
+and one user's text would depend on another's audio. ``Int8Linear`` avoids that; the
+batched passes (``batched``) tell it which rows belong to which utterance
+(``utterance_rows``):
 
-    W x = span * (W u) + low * (W 1),   u = (x - low) / span
+- one utterance (a lone speaker, the common case): fbgemm's dynamic int8 kernel as is, one
+  activation scale for the utterance's rows;
+- several: each row gets its own scale on the same kernel, in one call. Each row is mapped
+  affinely onto [0, 1] (its minimum to 0, its maximum to exactly 1), so the kernel's
+  per-tensor range is [0, 1] whatever the batch holds, and the row's offset and scale are
+  applied again to the result: ``W x = span * (W u) + low * (W 1)``, ``u = (x - low) / span``.
 
-Weights are int8 with one scale per output channel. Per-row activation and per-channel
-weight scales are also finer than ``quantize_dynamic``'s per-tensor ones.
+So an utterance's text never depends on what the others in its batch say (tested), though
+it may differ by quantization noise between a chunk decoded alone and one decoded in a
+batch. One call per utterance instead would make the two identical, but measured on 2 AVX2
+cores it makes 16 batched streams 27 % slower; the per-row arithmetic on every call would
+make a lone speaker's final 25 % slower (docs/performance.md). Weights: int8, one scale
+per output channel.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator, Sequence
+
 import torch
 
+_ROWS: contextvars.ContextVar[tuple[int, ...] | None] = contextvars.ContextVar(
+    "tingxie_utterance_rows", default=None
+)
 
-class RowInt8Linear(torch.nn.Module):
-    """A drop-in for an ``nn.Linear`` (CPU): int8 weights per output channel, activations
-    quantized per row (7 bits, fbgemm's ``reduce_range``, which avoids overflow on CPUs
-    without VNNI)."""
+
+@contextlib.contextmanager
+def utterance_rows(lengths: Sequence[int]) -> Iterator[None]:
+    """Within this block, the rows given to an ``Int8Linear`` are utterances of
+    ``lengths`` rows, one after another."""
+    token = _ROWS.set(tuple(lengths))
+    try:
+        yield
+    finally:
+        _ROWS.reset(token)
+
+
+class Int8Linear(torch.nn.Module):
+    """A drop-in for an ``nn.Linear`` (CPU): int8 weights, one scale per output channel;
+    activations quantized at run time, 7 bits (fbgemm's ``reduce_range``, which avoids
+    overflow on CPUs without VNNI), with one scale for a lone utterance and one per row
+    when several share the call."""
 
     def __init__(self, linear: torch.nn.Linear) -> None:
         super().__init__()
@@ -38,25 +66,30 @@ class RowInt8Linear(torch.nn.Module):
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = x.shape
         rows = x.reshape(-1, self.in_features)
+        lengths = _ROWS.get()
+        if lengths is None or len(lengths) < 2:
+            y = torch.ops.quantized.linear_dynamic(rows, self._packed, True)
+            if self.bias is not None:
+                y.add_(self.bias)
+        else:
+            y = self._per_row(rows)
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+    def _per_row(self, rows: torch.Tensor) -> torch.Tensor:
         low = rows.amin(dim=1, keepdim=True)  # (amin, amax: 15x faster than aminmax here)
-        span = (rows.amax(dim=1, keepdim=True) - low).clamp_(min=1e-30)  # constant row: all 0
+        span = (rows.amax(dim=1, keepdim=True) - low).clamp_(min=1e-30)  # constant row: 0s
         unit = (rows - low).div_(span)
-        if not bool(torch.isfinite(span).all()):
-            # a row with inf/NaN: its own output is non-finite (as in fp32), and it must not
-            # widen the kernel's range for the other rows
-            unit = torch.nan_to_num(unit, nan=0.0, posinf=0.0, neginf=0.0)
         y = torch.ops.quantized.linear_dynamic(unit, self._packed, True)
         # the rows' offsets, low * (W 1), broadcast (a rank-1 addmm is 3x slower here)
         if self.bias is None:
             offset = low * self.row_sums
         else:
             offset = torch.addcmul(self.bias, low, self.row_sums)
-        return offset.addcmul_(y, span).reshape(*shape[:-1], self.out_features)
+        return offset.addcmul_(y, span)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, int8 per row"
+        return f"in_features={self.in_features}, out_features={self.out_features}, int8"
 
 
 MIN_OUTPUTS = 16
@@ -64,12 +97,12 @@ MIN_OUTPUTS = 16
 
 
 def quantize_linear_layers(model: torch.nn.Module) -> int:
-    """Replace every ``nn.Linear`` in ``model`` with at least ``MIN_OUTPUTS`` outputs by a
-    ``RowInt8Linear``, in place. Returns how many were replaced."""
+    """Replace every ``nn.Linear`` in ``model`` with at least ``MIN_OUTPUTS`` outputs by an
+    ``Int8Linear``, in place. Returns how many were replaced."""
     replaced = 0
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
             if type(child) is torch.nn.Linear and child.out_features >= MIN_OUTPUTS:
-                setattr(module, name, RowInt8Linear(child))
+                setattr(module, name, Int8Linear(child))
                 replaced += 1
     return replaced

@@ -181,31 +181,33 @@ def test_int8_decodes_and_reports_its_precision(tiny_model_dir: Path) -> None:
 
 
 def test_int8_text_of_one_user_does_not_depend_on_anothers_audio(tiny_model_dir: Path) -> None:
-    """A quiet utterance decoded alone and batched beside a loud one gets the same tokens
-    and probabilities: int8 activations are quantized per row, not per batch."""
+    """A quiet utterance batched beside a quiet neighbour and beside a loud one gets the
+    same tokens and probabilities: int8 activations of a batch are quantized per row."""
     recognizer = load_recognizer(
         EngineConfig(model=str(tiny_model_dir), threads=1, precision="int8")
     )
     decoder = recognizer.decoder
     quiet = speechlike(5, 3.0).astype(np.float32) / 32768 * 0.02
-    loud = np.clip(speechlike(6, 3.0).astype(np.float32) / 32768 * 8, -1, 1)
+    neighbours = {
+        "quiet": speechlike(6, 3.0).astype(np.float32) / 32768 * 0.02,
+        "loud": np.clip(speechlike(6, 3.0).astype(np.float32) / 32768 * 8, -1, 1),
+    }
 
-    def decode(batch_with_loud: bool) -> list[tuple[str, float]]:
+    def decode(neighbour: np.ndarray) -> list[tuple[str, float]]:
         states = [decoder.new_state(), decoder.new_state()]
         tokens = []
         for k in range(0, len(quiet), CHUNK):
             final = k + CHUNK >= len(quiet)
             items = [(states[0], quiet[k : k + CHUNK], final)]
-            if batch_with_loud:
-                items.append((states[1], loud[k : k + CHUNK], final))
+            items.append((states[1], neighbour[k : k + CHUNK], final))
             tokens += decoder.decode_many(items)[0]  # type: ignore[attr-defined]
         return [(t.text, t.probability) for t in tokens]
 
     try:
-        alone, beside_loud = decode(False), decode(True)
-        assert alone
-        assert [t for t, _ in beside_loud] == [t for t, _ in alone]
-        assert [p for _, p in beside_loud] == pytest.approx([p for _, p in alone], rel=1e-6)
+        beside_quiet, beside_loud = decode(neighbours["quiet"]), decode(neighbours["loud"])
+        assert beside_quiet
+        assert [t for t, _ in beside_loud] == [t for t, _ in beside_quiet]
+        assert [p for _, p in beside_loud] == pytest.approx([p for _, p in beside_quiet], rel=1e-6)
     finally:
         recognizer.close()
 
