@@ -181,9 +181,9 @@ def _quantize_linear_layers(model: Any) -> None:
     (``int8``: a row's result never depends on the rows batched with it)."""
     import warnings
 
-    from .int8 import quantize_linear_layers
-
     import torch
+
+    from .int8 import quantize_linear_layers
 
     for name, param in model.named_parameters():
         if not bool(torch.isfinite(param).all()):
