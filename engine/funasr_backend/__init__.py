@@ -177,8 +177,8 @@ def _return_freed_memory() -> None:
 
 
 def _quantize_linear_layers(model: Any) -> None:
-    """Replace every ``nn.Linear`` by an int8 one with per-row activation scales, in place
-    (``int8``: a row's result never depends on the rows batched with it)."""
+    """Replace every ``nn.Linear`` by an ``int8.Int8Linear``, in place (an utterance's
+    result never depends on the other utterances batched with it)."""
     import warnings
 
     import torch
