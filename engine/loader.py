@@ -22,11 +22,23 @@ from .models import (
 from .streaming import StreamingRecognizer
 
 
-PRECISIONS = ("int8", "fp32")
-"""FunASR weights: int8 = Linear layers in int8, activations quantized per utterance (CPU);
-fp32 = as published."""
+PRECISIONS = ("auto", "int8", "fp32")
+"""FunASR weights: int8 = Linear layers in int8, activations quantized at run time (CPU
+only; twice as fast, see docs/performance.md); fp32 = as published, FunASR's exact output;
+auto = int8 on the CPU, fp32 on a GPU."""
 
-DEFAULT_PRECISION = "fp32"
+DEFAULT_PRECISION = "auto"
+
+
+def choose_precision(requested: str, device: str) -> str:
+    """The precision to load for ``requested`` (one of ``PRECISIONS``) on ``device``.
+
+    ``auto`` picks int8 on the CPU, as FunASR's own CPU runtime does (it serves the
+    quantized ``model_quant.onnx`` by default): it halves the compute per chunk and the
+    memory; on a GPU, fp32 (the int8 kernels are CPU only)."""
+    if requested != "auto":
+        return requested
+    return "int8" if device.startswith("cpu") else "fp32"
 
 
 @dataclass(frozen=True)
@@ -38,7 +50,7 @@ class EngineConfig:
     device: str = "cpu"
     threads: Optional[int] = None  # torch intra-op threads; None: the machine's cores, max 4
     allow_download: bool = True
-    precision: str = "fp32"  # see PRECISIONS
+    precision: str = DEFAULT_PRECISION  # see PRECISIONS
     batching: bool = True  # decode the chunks of concurrent sessions together
     model_dirs: tuple[Path, ...] = ()  # searched before the ModelScope cache
     language: str = "auto"  # Whisper models: "auto", "zh" or "en" (FunASR models ignore it)
@@ -92,7 +104,11 @@ def fetch(
 
     path = download(location, config.revision, env, progress)
     return ModelLocation(
-        location.spec, location.name, path, location.hub_id, location.searched,
+        location.spec,
+        location.name,
+        path,
+        location.hub_id,
+        location.searched,
         backend=location.backend,
     )
 
@@ -126,7 +142,7 @@ def load_recognizer(
         name=location.name,
         device=config.device,
         threads=config.threads,
-        precision=config.precision,
+        precision=choose_precision(config.precision, config.device),
     )
     return StreamingRecognizer(decoder, batching=config.batching)
 

@@ -26,6 +26,9 @@ def tiny_recognizer(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
     """The tiny synthetic model loaded once through the real loader (1 torch thread)."""
     from engine.loader import EngineConfig, load_recognizer
 
-    recognizer = load_recognizer(EngineConfig(model=str(tiny_model_dir), threads=1))
+    # fp32: FunASR's exact output, what the parity tests compare against
+    recognizer = load_recognizer(
+        EngineConfig(model=str(tiny_model_dir), threads=1, precision="fp32")
+    )
     yield recognizer
     recognizer.close()

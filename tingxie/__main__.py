@@ -50,8 +50,9 @@ def engine_arguments(parser: argparse.ArgumentParser, environ: Mapping[str, str]
         "--precision",
         choices=PRECISIONS,
         default=environ.get("PRECISION", DEFAULT_PRECISION),
-        help="FunASR weights: int8 (Linear layers quantized, ~3x faster on CPU) or fp32 "
-        "(default: $PRECISION or %(default)s; see docs/performance.md)",
+        help="FunASR weights: int8 (Linear layers in int8, twice as fast on CPU), fp32 "
+        "(FunASR's exact output) or auto (int8 on CPU, fp32 on GPU; default: $PRECISION "
+        "or %(default)s; see docs/performance.md)",
     )
     g.add_argument(
         "--no-batching",

@@ -219,7 +219,17 @@ def test_transcribe_prints_the_funasr_text_on_the_last_line(
     wav = tmp_path / "speech.wav"
     sf.write(wav, audio, 16000, subtype="PCM_16")
     run = subprocess.run(
-        [sys.executable, "-m", "tingxie", "transcribe", str(wav), "--model", str(tiny_model_dir)],
+        [
+            sys.executable,
+            "-m",
+            "tingxie",
+            "transcribe",
+            str(wav),
+            "--model",
+            str(tiny_model_dir),
+            "--precision",
+            "fp32",
+        ],
         capture_output=True,
         text=True,
         timeout=300,
