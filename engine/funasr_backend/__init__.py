@@ -146,14 +146,17 @@ def _load_weights_mapped(model: Any, weights: Path) -> None:
 
 def _copy_out_of_file(model: Any) -> None:
     """Before int8 quantization: copy every tensor that quantization keeps (all but the
-    Linear weights, which it replaces by int8 copies) out of the memory-mapped checkpoint,
-    so that afterwards nothing refers to the mapping and the fp32 file is released."""
+    weights of the Linear layers it replaces by int8 ones) out of the memory-mapped
+    checkpoint, so that afterwards nothing refers to the mapping and the fp32 file is
+    released."""
     import torch
+
+    from .int8 import will_quantize
 
     with torch.no_grad():
         for module in model.modules():
             for name, param in list(module.named_parameters(recurse=False)):
-                if isinstance(module, torch.nn.Linear) and name == "weight":
+                if will_quantize(module) and name == "weight":
                     continue
                 module._parameters[name] = torch.nn.Parameter(
                     param.detach().clone(), requires_grad=False

@@ -96,13 +96,18 @@ MIN_OUTPUTS = 16
 """Narrower layers (the CIF predictor's 512→1 output) stay fp32: int8 saves nothing there."""
 
 
+def will_quantize(module: torch.nn.Module) -> bool:
+    """Whether ``quantize_linear_layers`` replaces ``module``."""
+    return type(module) is torch.nn.Linear and module.out_features >= MIN_OUTPUTS
+
+
 def quantize_linear_layers(model: torch.nn.Module) -> int:
     """Replace every ``nn.Linear`` in ``model`` with at least ``MIN_OUTPUTS`` outputs by an
     ``Int8Linear``, in place. Returns how many were replaced."""
     replaced = 0
     for module in list(model.modules()):
         for name, child in list(module.named_children()):
-            if type(child) is torch.nn.Linear and child.out_features >= MIN_OUTPUTS:
+            if will_quantize(child):
                 setattr(module, name, Int8Linear(child))
                 replaced += 1
     return replaced
