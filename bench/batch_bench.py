@@ -64,7 +64,7 @@ def rounds(decoder: Any, streams: int, *, together: bool) -> tuple[float, dict[s
     watch.wrap(batched, "encode_together", "encoder")
     watch.wrap(batched, "decode_together", "decoder")
     watch.wrap(decoder, "_predict", "predictor")
-    decoder.set_streams(streams if together else 1)
+    decoder.set_streams(streams)  # as the worker does, batching or not
     times = []
     try:
         for r in range(ROUNDS):
