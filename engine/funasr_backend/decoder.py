@@ -81,29 +81,35 @@ class ParaformerDecoder:
         return cache
 
     def decode(self, state: Any, samples: npt.NDArray[np.float32], is_final: bool) -> list[Token]:
-        torch = self._torch
-        model = self._model
-        with torch.no_grad():
-            audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
-            if is_final and len(audio) < 960:
-                # Too short for a frame: flush what the encoder already buffered.
-                state["encoder"]["tail_chunk"] = True
-                speech = state["encoder"]["feats"]
-                lengths = torch.tensor([speech.shape[1]], dtype=torch.int64)
-            else:
-                speech, lengths = self._extract_fbank(
-                    [audio],
-                    data_type="sound",
-                    frontend=self._frontend,
-                    cache=state["frontend"],
-                    is_final=is_final,
-                )
-            speech = speech.to(device=self._device)
-            lengths = lengths.to(device=self._device)
-            encoder_out, _ = model.encode_chunk(speech, lengths, cache=state, is_final=is_final)
+        with self._torch.no_grad():
+            speech, lengths = self._features(state, samples, is_final)
+            encoder_out, _ = self._model.encode_chunk(
+                speech, lengths, cache=state, is_final=is_final
+            )
             if isinstance(encoder_out, tuple):
                 encoder_out = encoder_out[0]
             return self._predict_and_decode(encoder_out, state, is_final=is_final)
+
+    def _features(
+        self, state: Any, samples: npt.NDArray[np.float32], final: bool
+    ) -> tuple[Any, Any]:
+        """The chunk's fbank features and their length, through the utterance's frontend
+        cache; on a final shorter than a frame, the frames the encoder carries instead."""
+        torch = self._torch
+        audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+        if final and len(audio) < 960:  # too short for a frame: flush the encoder's frames
+            state["encoder"]["tail_chunk"] = True
+            speech = state["encoder"]["feats"]
+            lengths = torch.tensor([speech.shape[1]], dtype=torch.int64)
+        else:
+            speech, lengths = self._extract_fbank(
+                [audio],
+                data_type="sound",
+                frontend=self._frontend,
+                cache=state["frontend"],
+                is_final=final,
+            )
+        return speech.to(device=self._device), lengths.to(device=self._device)
 
     def _predict_and_decode(self, encoder_out: Any, state: Any, *, is_final: bool) -> list[Token]:
         """CIF predictor and decoder for one utterance's encoded chunk, then greedy search:
@@ -172,23 +178,10 @@ class ParaformerDecoder:
     def _embedded(self, state: Any, samples: npt.NDArray[np.float32], final: bool) -> Any:
         """Features of one utterance's chunk, normalized and position-encoded, as
         ``decode`` computes them before the encoder layers."""
-        torch = self._torch
-        audio = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
-        if final and len(audio) < 960:  # too short for a frame: flush the encoder's frames
-            state["encoder"]["tail_chunk"] = True
-            feats = state["encoder"]["feats"]
-            lengths = torch.tensor([feats.shape[1]], dtype=torch.int64)
-        else:
-            feats, lengths = self._extract_fbank(
-                [audio],
-                data_type="sound",
-                frontend=self._frontend,
-                cache=state["frontend"],
-                is_final=final,
-            )
+        feats, lengths = self._features(state, samples, final)
         if self._model.normalize is not None:  # as encode_chunk does
             feats, lengths = self._model.normalize(feats, lengths)
-        return batched.embed_chunk(self._model.encoder, feats.to(device=self._device), state)
+        return batched.embed_chunk(self._model.encoder, feats, state)
 
     def text(self, tokens: Sequence[str]) -> str:
         if not tokens:
