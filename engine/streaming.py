@@ -283,10 +283,10 @@ class StreamingRecognizer:
                     steps.append(_Step(job, utt, job.chunks[job.next_chunk], final=False))
                     job.next_chunk += 1
                     break
-                jobs.popleft()
-                if job.tail is not None:
+                if job.tail is not None:  # stays queued until decoded (see below)
                     steps.append(_Step(job, utt, job.tail, final=True))
                     break
+                jobs.popleft()
                 self._complete(job, utt.tokens, utt.compute_ms)
             if not jobs:
                 del pending[session]
@@ -301,18 +301,19 @@ class StreamingRecognizer:
             decoded = [self._step(s.job, s.utt, [s.samples], final=s.final) for s in steps]
         for step, ok in zip(steps, decoded):
             job = step.job
-            if step.final:
-                if job.session._utterance is step.utt:
-                    job.session._utterance = None
-                if ok:
-                    self._complete(job, step.utt.tokens, step.utt.compute_ms)
-            elif job.next_chunk == len(job.chunks) and job.tail is None:
-                # the job's last chunk: its partial goes out now, not a round later
-                jobs = pending.get(job.session)
-                if jobs and jobs[0] is job:
-                    jobs.popleft()
-                    if not jobs:
-                        del pending[job.session]
+            if not step.final and (job.next_chunk < len(job.chunks) or job.tail is not None):
+                continue  # more to decode for this job
+            # The job's last step (its tail, or its last chunk: the partial goes out now,
+            # not a round later). Jobs leave the queue only here, so that a worker failure
+            # before this point still finds them in ``pending`` and fails them.
+            jobs = pending.get(job.session)
+            if jobs and jobs[0] is job:
+                jobs.popleft()
+                if not jobs:
+                    del pending[job.session]
+            if step.final and job.session._utterance is step.utt:
+                job.session._utterance = None
+            if ok:
                 self._complete(job, step.utt.tokens, step.utt.compute_ms)
 
     def _utterance_for(self, job: _Job) -> "_Utterance | None":

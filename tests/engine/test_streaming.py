@@ -358,3 +358,24 @@ def test_users_who_released_get_the_rest_of_their_audio_in_a_pass_of_their_own()
         ]  # A's chunk comes next, alone (``decode``)
     finally:
         r.close()
+
+
+def test_a_worker_failure_mid_round_fails_the_final_instead_of_losing_it() -> None:
+    class Broken(FakeDecoder):
+        broken = True
+
+        def set_streams(self, streams: int) -> None:
+            if self.broken:
+                self.broken = False
+                raise RuntimeError("worker bug")
+
+    r = StreamingRecognizer(Broken())
+    try:
+        s = r.open_session()
+        s.feed(tone(0.3, 0.3))  # under a chunk: the audio waits for the tail
+        with pytest.raises(RecognitionError, match="worker bug"):
+            s.finish().result(timeout=10)
+        s.feed(tone(0.3, 0.7))
+        assert s.finish().result(timeout=10).text == "六六"
+    finally:
+        r.close()
