@@ -4,9 +4,10 @@ FunASR's ``forward_chunk`` methods take one utterance at a time. Here the positi
 parts of each layer (layer norms, every Linear: most of the compute and all of the weight
 reads) run once on the rows of all utterances stacked, and the parts that mix rows within
 one utterance (the encoder's look-back attention, the decoder's FSMN memory and its
-attention over the encoder output) run per utterance with that utterance's own caches,
-with FunASR's own modules and the same operations in the same order. Each utterance's
-numbers therefore do not depend on which others share the pass.
+attention over the encoder output) run for groups of utterances with their own caches,
+with FunASR's modules and the same operations in the same order. In fp32 an utterance
+gets the tokens it gets decoded alone, with probabilities equal to float rounding (larger
+matrix products may sum in another order); for int8 see ``int8``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ def embed_chunk(encoder: Any, feats: torch.Tensor, state: Any) -> torch.Tensor:
     """The start of ``SANMEncoderChunkOpt.forward_chunk`` for one utterance: scaling and
     position encoding (which advances the utterance's position), then the frames carried
     over from the last chunk; on a tail chunk, only those carried frames."""
-    feats *= encoder.output_size() ** 0.5  # in place, as FunASR does (on a tail chunk
-    x = encoder.embed(feats, state["encoder"])  # that scales the carried frames themselves)
+    # In place, as FunASR does: on a tail chunk that scales the carried frames themselves.
+    feats *= encoder.output_size() ** 0.5
+    x = encoder.embed(feats, state["encoder"])
     if state["encoder"]["tail_chunk"]:
         return state["encoder"]["feats"]  # type: ignore[no-any-return]
     return encoder._add_overlap_chunk(x, state["encoder"])  # type: ignore[no-any-return]
