@@ -108,7 +108,7 @@ def main() -> None:
     reps = {2.0: 3, 5.0: 3, 15.0: 1} if args.quick else {2.0: 10, 5.0: 10, 15.0: 3}
 
     log("loading", args.model_dir)
-    fp32 = funasr_backend.load(args.model_dir, name="full", threads=args.threads)
+    fp32 = funasr_backend.load(args.model_dir, name="full", threads=args.threads, precision="fp32")
     int8 = funasr_backend.load(args.model_dir, name="full", threads=args.threads, precision="int8")
     variants: dict[str, StreamingRecognizer] = {
         "stock FunASR generate (fp32), baseline": StreamingRecognizer(
@@ -142,9 +142,13 @@ def main() -> None:
     print("### Release → final latency, one speaker in real time\n")
     print(table(headers, rows), "\n")
 
-    same, cer = agreement(variants["Tingxie fp32"], variants["Tingxie int8"], 10 if args.quick else 30)
+    same, cer = agreement(
+        variants["Tingxie fp32"], variants["Tingxie int8"], 10 if args.quick else 30
+    )
     print("### int8 against fp32 (same audio, random-weight model)\n")
-    print(table(["identical finals", "character error rate vs fp32"], [[f"{same:.0%}", f"{cer:.1%}"]]))
+    print(
+        table(["identical finals", "character error rate vs fp32"], [[f"{same:.0%}", f"{cer:.1%}"]])
+    )
     for r in variants.values():
         r.close()
 

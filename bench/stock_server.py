@@ -20,7 +20,7 @@ from server.config import ServerConfig
 
 def main() -> int:
     model, port = Path(sys.argv[1]), int(sys.argv[2])
-    decoder = funasr_backend.load(model, name="stock", threads=2)
+    decoder = funasr_backend.load(model, name="stock", threads=2, precision="fp32")
     recognizer = StreamingRecognizer(GenerateDecoder(decoder.automodel, decoder.info))
     try:
         return run_server_only(

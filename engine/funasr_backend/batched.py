@@ -17,8 +17,6 @@ from typing import Any
 
 import torch
 
-from .int8 import utterance_rows
-
 
 def embed_chunk(encoder: Any, feats: torch.Tensor, state: Any) -> torch.Tensor:
     """The start of ``SANMEncoderChunkOpt.forward_chunk`` for one utterance: scaling and
@@ -63,9 +61,8 @@ def encode_together(
         groups.setdefault((chunk.shape[1], shape), []).append(i)
     members = list(groups.values())
     xs = [torch.cat([chunks[i] for i in m], dim=0) for m in members]
-    with utterance_rows([x.shape[1] for x, m in zip(xs, members) for _ in m]):
-        for index, layer in enumerate(layers):
-            xs = _encoder_layer(layer, xs, members, caches, index, chunk_size, look_back)
+    for index, layer in enumerate(layers):
+        xs = _encoder_layer(layer, xs, members, caches, index, chunk_size, look_back)
     rows = encoder.after_norm(_rows(xs))
     if look_back > 0 or look_back == -1:
         for state, cache in zip(states, caches):
@@ -220,16 +217,6 @@ def decode_together(
     ``embeds[i]`` its predictor's token embeddings (1, tokens, dim) and ``caches[i]`` its
     decoder cache (``cache["decoder"]``), updated in place. Returns each utterance's
     log-probabilities, (tokens, vocabulary)."""
-    with utterance_rows([e.shape[1] for e in embeds]):
-        return _decode_together(decoder, memories, embeds, caches)
-
-
-def _decode_together(
-    decoder: Any,
-    memories: Sequence[torch.Tensor],
-    embeds: Sequence[torch.Tensor],
-    caches: Sequence[dict[str, Any]],
-) -> list[torch.Tensor]:
     spans = _spans([e.shape[1] for e in embeds])
     memory_spans = _spans([m.shape[1] for m in memories])
     x = torch.cat([e[0] for e in embeds], dim=0)
@@ -319,8 +306,7 @@ def _cross_attention(
     (padded query rows are computed and dropped)."""
     heads, d_k = attn.h, attn.d_k
     q = attn.linear_q(queries) * d_k ** (-0.5)
-    with utterance_rows([mb - ma for ma, mb in memory_spans]):
-        k_v = attn.linear_k_v(memory)
+    k_v = attn.linear_k_v(memory)
     keys: list[Any] = []
     values: list[Any] = []
     for u, (ma, mb) in enumerate(memory_spans):

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from ..interface import ModelInfo
 from ..streaming import Token
-from . import batched
+from . import batched, int8
 
 # FunASR's documented streaming setting: 600 ms chunks with 300 ms look-ahead.
 CHUNK_SIZE = (0, 10, 5)
@@ -154,7 +154,7 @@ class ParaformerDecoder:
         torch = self._torch
         model = self._model
         results: list[list[Token]] = [[] for _ in items]
-        with torch.no_grad():
+        with torch.no_grad(), int8.decoding_together(len(items)):
             chunks = [self._embedded(state, samples, final) for state, samples, final in items]
             states = [state for state, _, _ in items]
             encoded = batched.encode_together(model.encoder, chunks, states)

@@ -2,9 +2,8 @@
 
 torch's dynamic quantization (``quantize_dynamic``) quantizes a layer's whole input with one
 scale, so when utterances share a batch, a loud one would coarsen a quiet one's activations
-and one user's text would depend on another's audio. ``Int8Linear`` avoids that; the
-batched passes (``batched``) tell it which rows belong to which utterance
-(``utterance_rows``):
+and one user's text would depend on another's audio. ``Int8Linear`` avoids that; a pass that
+decodes several utterances together says so (``decoding_together``):
 
 - one utterance (a lone speaker, the common case): fbgemm's dynamic int8 kernel as is, one
   activation scale for the utterance's rows;
@@ -25,24 +24,25 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import torch
 
-_ROWS: contextvars.ContextVar[tuple[int, ...] | None] = contextvars.ContextVar(
-    "tingxie_utterance_rows", default=None
+_SEVERAL: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "tingxie_several_utterances", default=False
 )
 
 
 @contextlib.contextmanager
-def utterance_rows(lengths: Sequence[int]) -> Iterator[None]:
-    """Within this block, the rows given to an ``Int8Linear`` are utterances of
-    ``lengths`` rows, one after another."""
-    token = _ROWS.set(tuple(lengths))
+def decoding_together(utterances: int) -> Iterator[None]:
+    """Within this block ``utterances`` utterances are decoded in one pass: with more than
+    one, every ``Int8Linear`` call in the pass quantizes per row, whether or not a given
+    call sees rows of several (the decoder sees only those whose predictor fired)."""
+    token = _SEVERAL.set(utterances > 1)
     try:
         yield
     finally:
-        _ROWS.reset(token)
+        _SEVERAL.reset(token)
 
 
 class Int8Linear(torch.nn.Module):
@@ -67,8 +67,7 @@ class Int8Linear(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, self.in_features)
-        lengths = _ROWS.get()
-        if lengths is None or len(lengths) < 2:
+        if not _SEVERAL.get():
             y = torch.ops.quantized.linear_dynamic(rows, self._packed, True)
             if self.bias is not None:
                 y.add_(self.bias)
@@ -80,6 +79,10 @@ class Int8Linear(torch.nn.Module):
         low = rows.amin(dim=1, keepdim=True)  # (amin, amax: 15x faster than aminmax here)
         span = (rows.amax(dim=1, keepdim=True) - low).clamp_(min=1e-30)  # constant row: 0s
         unit = (rows - low).div_(span)
+        if not bool(torch.isfinite(span).all()):
+            # a row with inf/NaN: its own output is non-finite (as in fp32), and it must not
+            # widen the kernel's range for the other rows
+            unit = torch.nan_to_num(unit, nan=0.0, posinf=0.0, neginf=0.0)
         y = torch.ops.quantized.linear_dynamic(unit, self._packed, True)
         # the rows' offsets, low * (W 1), broadcast (a rank-1 addmm is 3x slower here)
         if self.bias is None:
