@@ -268,7 +268,14 @@ def load(
     except Exception as exc:  # ctranslate2 raises RuntimeError/ValueError/OSError
         raise ModelLoadError(f"cannot load the Whisper model in {path}: {exc}") from exc
     lang = whisper_language(language, bool(model.model.is_multilingual))
-    info = ModelInfo(name=name, backend="whisper", path=str(path), streaming=False, device=device)
+    info = ModelInfo(
+        name=name,
+        backend="whisper",
+        path=str(path),
+        streaming=False,
+        device=device,
+        precision="int8" if kind == "cpu" else "default",  # ctranslate2's compute types
+    )
     return WhisperDecoder(model, info, language=lang)
 
 

@@ -502,6 +502,11 @@ class AsrServer:
             body["download"] = {"done": status.done, "total": status.total}
         if ready:
             body["load_seconds"] = round(status.load_seconds, 2)
+            recognizer = self.handle.recognizer
+            if recognizer is not None:
+                info = recognizer.info
+                body["engine"] = {"backend": info.backend, "device": info.device,
+                                  "precision": info.precision}
         return body
 
     def _stats(self) -> dict[str, Any]:

@@ -457,6 +457,7 @@ def test_http_endpoints(server: BackgroundServer) -> None:
     assert status == 200
     assert (health["status"], health["model_loaded"], health["model_state"]) == ("healthy", True, "ready")
     assert health["uptime_s"] >= 0
+    assert health["engine"] == {"backend": "fake", "device": "cpu", "precision": "fp32"}
 
     body = stats(server)
     for field in ("active_connections", "max_connections", "cpu_percent", "memory_mb",
