@@ -19,8 +19,8 @@ from typing import Any, Callable
 import numpy as np
 
 from bench.common import log, machine, median, speechlike, table
-from engine import funasr_backend
-from engine.funasr_backend import batched
+from tingxie.engine import funasr_backend
+from tingxie.engine.funasr_backend import batched
 
 ROUNDS, WARMUP = 10, 4
 

@@ -4,7 +4,7 @@ the baseline in the same run.
 
     python -m bench.engine_bench MODEL_DIR [--threads 2] [--quick]
 
-MODEL_DIR is normally ``python -m engine.synthetic /tmp/full --size full`` (the real
+MODEL_DIR is normally ``python -m tingxie.engine.synthetic /tmp/full --size full`` (the real
 220M architecture). Prints Markdown tables (stdout) for docs/performance.md.
 """
 
@@ -26,8 +26,8 @@ from bench.common import (
     speechlike,
     table,
 )
-from engine import funasr_backend
-from engine.streaming import StreamingRecognizer
+from tingxie.engine import funasr_backend
+from tingxie.engine.streaming import StreamingRecognizer
 
 
 def chunk_compute(recognizer: StreamingRecognizer, seconds: float, seed: int) -> list[float]:

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from bench.common import GenerateDecoder
-from engine import funasr_backend
-from engine.handle import EngineHandle
-from engine.streaming import StreamingRecognizer
-from server.cli import run_server_only
-from server.config import ServerConfig
+from tingxie.engine import funasr_backend
+from tingxie.engine.handle import EngineHandle
+from tingxie.engine.streaming import StreamingRecognizer
+from tingxie.server.cli import run_server_only
+from tingxie.server.config import ServerConfig
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ from PySide6.QtCore import QLocale, QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from engine.handle import EngineHandle, EngineState, Loader
+from tingxie.engine.handle import EngineHandle, EngineState, Loader
 
 from .audio import AudioSource, SoundDeviceSource
 from .bridge import EngineBridge
@@ -31,7 +31,7 @@ HandleFactory = Callable[[str | None], EngineHandle]
 
 ServerFactory = Callable[[EngineHandle, str, int, ConnectionsListener], EmbeddedServer]
 """``(handle, host, port, on_connections) -> server`` sharing the app's engine, not started
-(see ``desktop.service``)."""
+(see ``tingxie.desktop.service``)."""
 
 LoaderFor = Callable[[str], Loader]
 """Builds an ``EngineHandle`` loader for a model name or local folder."""
@@ -46,7 +46,7 @@ def default_settings() -> QSettings:
 
 def default_loader_for(model: str) -> Loader:
     """Loads ``model`` with the engine's defaults (imported only when a model is chosen)."""
-    from engine.loader import EngineConfig, default_model_dirs, load_recognizer
+    from tingxie.engine.loader import EngineConfig, default_model_dirs, load_recognizer
 
     config = EngineConfig(model=model, model_dirs=default_model_dirs())
     return lambda progress: load_recognizer(config, progress)
@@ -55,8 +55,8 @@ def default_loader_for(model: str) -> Loader:
 def default_server_factory() -> ServerFactory | None:
     """The ``server/`` package's background server, or None if it is not available."""
     try:
-        from server.background import BackgroundServer
-        from server.config import ServerConfig
+        from tingxie.server.background import BackgroundServer
+        from tingxie.server.config import ServerConfig
     except ImportError:
         log.info("server/ is not available: the embedded service is off")
         return None

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from engine.interface import SAMPLE_RATE
+from tingxie.engine.interface import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ class SoundDeviceSource:
         def callback(indata: Any, frames: int, time: Any, status: Any) -> None:
             block = np.asarray(indata, dtype=np.int16).reshape(-1).copy()
             if rate != SAMPLE_RATE:
-                from engine.audio import float_to_int16, int16_to_float, resample
+                from tingxie.engine.audio import float_to_int16, int16_to_float, resample
 
                 block = float_to_int16(resample(int16_to_float(block), rate))
             on_block(block)

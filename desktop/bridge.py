@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from engine.handle import EngineHandle, EngineStatus
+from tingxie.engine.handle import EngineHandle, EngineStatus
 
 from .dictation import AudioStatus, DictationState, Problem
 from .history import FinalUtterance

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from engine.errors import EngineClosedError, EngineError
-from engine.handle import EngineHandle
-from engine.interface import Result, Session
+from tingxie.engine.errors import EngineClosedError, EngineError
+from tingxie.engine.handle import EngineHandle
+from tingxie.engine.interface import Result, Session
 
 from .audio import (
     AudioError,

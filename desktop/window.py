@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.handle import EngineHandle, EngineState, EngineStatus
+from tingxie.engine.handle import EngineHandle, EngineState, EngineStatus
 
 from .audio import AudioError
 from .bridge import EngineBridge
@@ -63,7 +63,7 @@ def ask_model_folder(parent: QWidget, title: str) -> str | None:
 
 
 class MainWindow(QMainWindow):
-    """Hold the button or Space to dictate. Built by ``desktop.app.build``."""
+    """Hold the button or Space to dictate. Built by ``tingxie.desktop.app.build``."""
 
     def __init__(
         self,
@@ -533,4 +533,8 @@ class SettingsDialog(QDialog):
 
 
 def asset_path(name: str) -> Path:
-    return Path(__file__).resolve().parent.parent / "assets" / name
+    """A file of ``tingxie.assets`` (the top-level ``assets/`` folder, installed inside the
+    package so that a wheel and the frozen bundle have it too)."""
+    from importlib import resources
+
+    return Path(str(resources.files("tingxie.assets").joinpath(name)))

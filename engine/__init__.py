@@ -1,7 +1,7 @@
 """Tingxie's speech-recognition engine: a ``Recognizer`` opens ``Session``s.
 
 Importing this package is cheap: torch and funasr load only in
-``engine.funasr_backend``, when a model is loaded.
+``tingxie.engine.funasr_backend``, when a model is loaded.
 """
 
 from .errors import (

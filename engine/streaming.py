@@ -410,7 +410,7 @@ class StreamingRecognizer:
 
 
 class StreamingSession:
-    """One speaker's utterances on a ``StreamingRecognizer`` (see ``engine.interface.Session``).
+    """One speaker's utterances on a ``StreamingRecognizer`` (see ``tingxie.engine.interface.Session``).
 
     Thread-safe: ``feed``/``finish``/``reset`` may be called from any thread. Audio is
     cut into the decoder's chunk size here; the decoder state lives on the worker.

@@ -1,6 +1,6 @@
 """Synthetic models: a real paraformer-zh-streaming model directory with random weights.
 
-``python -m engine.synthetic OUT_DIR --size tiny|small|full`` writes ``config.yaml``,
+``python -m tingxie.engine.synthetic OUT_DIR --size tiny|small|full`` writes ``config.yaml``,
 ``configuration.json``, ``tokens.json``, ``am.mvn`` and ``model.pt`` in the layout of the
 ModelScope download, so the same loading code serves real and synthetic models. ``full``
 is the exact 220M architecture of paraformer-zh-streaming; ``small`` and ``tiny`` are fast
@@ -189,7 +189,7 @@ def write(out_dir: Path, size: str = "tiny", seed: int = 0) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m engine.synthetic",
+        prog="python -m tingxie.engine.synthetic",
         description="Write a paraformer-zh-streaming model directory with random weights.",
     )
     parser.add_argument("out_dir", type=Path)

@@ -1,4 +1,4 @@
-"""The websockets server: a thin I/O adapter around ``server.protocol``.
+"""The websockets server: a thin I/O adapter around ``tingxie.server.protocol``.
 
 One port serves the WebSocket endpoint ``/ws/asr`` and the HTTP pages ``/``, ``/health``,
 ``/stats``, ``/test``. Each connection has a reader (client messages to protocol actions;
@@ -23,9 +23,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from engine.errors import EngineError
-from engine.handle import EngineHandle, EngineState
-from engine.interface import Result, Session
+from tingxie.engine.errors import EngineError
+from tingxie.engine.handle import EngineHandle, EngineState
+from tingxie.engine.interface import Result, Session
 
 from . import handshake
 from .config import ServerConfig
@@ -525,7 +525,7 @@ class AsrServer:
 
     def _test_page(self) -> bytes:
         if self._page is None:
-            self._page = resources.files("server.static").joinpath("test.html").read_bytes()
+            self._page = resources.files("tingxie.server.static").joinpath("test.html").read_bytes()
         return self._page
 
 

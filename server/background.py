@@ -7,7 +7,7 @@ import logging
 import threading
 from typing import Optional
 
-from engine.handle import EngineHandle
+from tingxie.engine.handle import EngineHandle
 
 from .app import AsrServer, ConnectionsListener
 from .config import ServerConfig

@@ -9,7 +9,7 @@ import signal
 from dataclasses import replace
 from typing import Mapping, Optional
 
-from engine.handle import EngineHandle
+from tingxie.engine.handle import EngineHandle
 
 from .app import AsrServer
 from .config import ServerConfig

@@ -15,7 +15,7 @@ class ServerError(Exception):
 class ProtocolError(ServerError):
     """A client message the service does not accept.
 
-    ``code`` is the ``code`` of the ``error`` message sent back (see ``server.protocol.ErrorCode``),
+    ``code`` is the ``code`` of the ``error`` message sent back (see ``tingxie.server.protocol.ErrorCode``),
     ``message`` its text.
     """
 

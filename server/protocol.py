@@ -3,7 +3,7 @@
 Client messages (``str`` JSON or ``bytes`` of raw PCM) are parsed into typed messages;
 server messages are typed values serialized in the seed service's field layout.
 ``ConnectionProtocol`` is the per-connection state machine: it takes what a client sent
-and returns the ordered ``Action``s the I/O adapter (``server.app``) must carry out —
+and returns the ordered ``Action``s the I/O adapter (``tingxie.server.app``) must carry out —
 messages to send and engine calls whose results come back later through
 ``partial_ready`` / ``final_ready`` / ``engine_failed``.
 

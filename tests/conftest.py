@@ -14,7 +14,7 @@ os.environ.setdefault("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9")
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real paraformer-zh-streaming directory (tiny size, random weights, seed 0)."""
-    from engine import synthetic
+    from tingxie.engine import synthetic
 
     out = tmp_path_factory.mktemp("models") / "tiny"
     synthetic.write(out, "tiny", seed=0)
@@ -24,7 +24,7 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_recognizer(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
     """The tiny synthetic model loaded once through the real loader (1 torch thread)."""
-    from engine.loader import EngineConfig, load_recognizer
+    from tingxie.engine.loader import EngineConfig, load_recognizer
 
     # fp32: FunASR's exact output, what the parity tests compare against
     recognizer = load_recognizer(

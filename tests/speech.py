@@ -49,7 +49,7 @@ def synthesize(text: str, path: Path, voice: str = VOICE) -> Path:
     """
     import soundfile as sf
 
-    from engine.audio import read_audio_file
+    from tingxie.engine.audio import read_audio_file
 
     if not tts_available():
         raise FileNotFoundError("flite is not installed (apt-get install flite)")

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from engine.errors import EngineError
-from engine.loader import DEFAULT_PRECISION, PRECISIONS, EngineConfig, default_model_dirs
-from engine.models import DEFAULT_MODEL
+from tingxie.engine.errors import EngineError
+from tingxie.engine.loader import DEFAULT_PRECISION, PRECISIONS, EngineConfig, default_model_dirs
+from tingxie.engine.models import DEFAULT_MODEL
 
 from . import __version__
 
@@ -89,7 +89,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
         help="run the /ws/asr service headless, without the window",
     )
     try:
-        from server.cli import add_arguments as add_server_arguments
+        from tingxie.server.cli import add_arguments as add_server_arguments
     except ImportError:  # the service is optional in a trimmed build
         pass
     else:
@@ -141,8 +141,8 @@ def download_progress(what: str, done: int, total: int) -> None:
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
-    from engine.audio import read_audio_file
-    from engine.loader import load_recognizer
+    from tingxie.engine.audio import read_audio_file
+    from tingxie.engine.loader import load_recognizer
 
     from .transcribe import transcribe
 
@@ -176,11 +176,11 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 def run_server_only(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """The /ws/asr service in the foreground; the model loads in the background (``/health``
     answers 503 until it is ready). SIGINT/SIGTERM stop it gracefully."""
-    from engine.handle import EngineHandle
-    from engine.loader import load_recognizer
-    from server.cli import config_from_args
-    from server.cli import run_server_only as serve
-    from server.errors import ServerError
+    from tingxie.engine.handle import EngineHandle
+    from tingxie.engine.loader import load_recognizer
+    from tingxie.server.cli import config_from_args
+    from tingxie.server.cli import run_server_only as serve
+    from tingxie.server.errors import ServerError
 
     try:
         config = config_from_args(args, environ)
@@ -198,10 +198,10 @@ def run_server_only(args: argparse.Namespace, environ: Mapping[str, str]) -> int
 
 def run_desktop(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """The window; the model loads in the background while it is already usable."""
-    from engine.handle import EngineHandle, Loader
-    from engine.loader import load_recognizer
+    from tingxie.engine.handle import EngineHandle, Loader
+    from tingxie.engine.loader import load_recognizer
 
-    from desktop.app import run
+    from tingxie.desktop.app import run
 
     def loader_for(model: str) -> Loader:
         config = engine_config(args, model)

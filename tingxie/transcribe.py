@@ -7,8 +7,8 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TextIO
 
-from engine.audio import read_audio_file
-from engine.interface import SAMPLE_RATE, Recognizer, Result
+from tingxie.engine.audio import read_audio_file
+from tingxie.engine.interface import SAMPLE_RATE, Recognizer, Result
 
 PIECE_MS = 100  # what a microphone callback typically delivers
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from desktop.audio import FakeAudioSource
-from desktop.dictation import DictationConfig
-from desktop.history import History
-from engine.fake import fake_recognizer
-from engine.handle import EngineHandle
+from tingxie.desktop.audio import FakeAudioSource
+from tingxie.desktop.dictation import DictationConfig
+from tingxie.desktop.history import History
+from tingxie.engine.fake import fake_recognizer
+from tingxie.engine.handle import EngineHandle
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def history(tmp_path: Path) -> History:
 def app_settings(tmp_path: Path) -> Any:
     from PySide6.QtCore import QSettings
 
-    from desktop.settings import AppSettings
+    from tingxie.desktop.settings import AppSettings
 
     return AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
@@ -41,8 +41,8 @@ def fake_audio() -> FakeAudioSource:
 
 @pytest.fixture
 def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history: History) -> Iterator[Callable[..., Any]]:
-    """Builds the real window (``desktop.app.build``) on a fake recognizer and fake mic."""
-    from desktop.app import build
+    """Builds the real window (``tingxie.desktop.app.build``) on a fake recognizer and fake mic."""
+    from tingxie.desktop.app import build
 
     built: list[Any] = []
     handles: list[EngineHandle] = []

@@ -4,7 +4,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from desktop.audio import (
+from tingxie.desktop.audio import (
     AudioError,
     FakeAudioSource,
     NoMicrophoneError,
@@ -12,7 +12,7 @@ from desktop.audio import (
     SoundDeviceSource,
     level_of,
 )
-from engine.fake import tone
+from tingxie.engine.fake import tone
 
 
 def test_preroll_keeps_only_the_last_seconds() -> None:

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from desktop.debounce import KeyAction, PushToTalkDebounce
+from tingxie.desktop.debounce import KeyAction, PushToTalkDebounce
 
 
 def test_single_press_and_release_is_one_utterance() -> None:

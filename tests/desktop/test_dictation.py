@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from desktop.audio import FakeAudioSource
-from desktop.dictation import (
+from tingxie.desktop.audio import FakeAudioSource
+from tingxie.desktop.dictation import (
     AudioStatus,
     Dictation,
     DictationConfig,
@@ -19,10 +19,10 @@ from desktop.dictation import (
     Problem,
     ProblemKind,
 )
-from desktop.history import FinalUtterance, History
-from engine.fake import fake_recognizer, tone
-from engine.handle import EngineHandle
-from engine.interface import ModelInfo, Result
+from tingxie.desktop.history import FinalUtterance, History
+from tingxie.engine.fake import fake_recognizer, tone
+from tingxie.engine.handle import EngineHandle
+from tingxie.engine.interface import ModelInfo, Result
 
 
 class Recorder:

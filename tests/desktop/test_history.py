@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from desktop.history import FinalUtterance, History, data_dir
+from tingxie.desktop.history import FinalUtterance, History, data_dir
 
 
 def test_data_dir_override_and_default() -> None:

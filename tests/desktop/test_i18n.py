@@ -3,7 +3,7 @@ import string
 
 import pytest
 
-from desktop.i18n import LANGUAGES, Texts, choose_language, keys
+from tingxie.desktop.i18n import LANGUAGES, Texts, choose_language, keys
 
 
 @pytest.mark.parametrize(
@@ -27,6 +27,6 @@ def test_every_text_has_both_languages_with_the_same_placeholders() -> None:
 
 
 def _raw(key: str, index: int) -> str:
-    from desktop import i18n
+    from tingxie.desktop import i18n
 
     return i18n._TEXT[key][index]

@@ -1,4 +1,4 @@
-"""The embedded service in the window: the real ``server.background.BackgroundServer``."""
+"""The embedded service in the window: the real ``tingxie.server.background.BackgroundServer``."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from desktop.app import default_server_factory
-from desktop.service import FakeServer, ServiceController, ServiceState, ServiceStatus
+from tingxie.desktop.app import default_server_factory
+from tingxie.desktop.service import FakeServer, ServiceController, ServiceState, ServiceStatus
 
 
 def test_controller_reports_start_failure_and_success() -> None:

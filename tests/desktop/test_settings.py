@@ -2,7 +2,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from desktop.settings import DEFAULT_PORT, AppSettings
+from tingxie.desktop.settings import DEFAULT_PORT, AppSettings
 
 
 def test_defaults_round_trip_and_bad_values(tmp_path: Path) -> None:

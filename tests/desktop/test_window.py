@@ -1,4 +1,4 @@
-"""The real window (built by ``desktop.app.build``) on the fake recognizer and a fake mic."""
+"""The real window (built by ``tingxie.desktop.app.build``) on the fake recognizer and a fake mic."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
 
-from desktop.dictation import DictationState
-from desktop.service import FakeServer
-from engine.errors import ModelLoadError
-from engine.fake import fake_recognizer, tone
-from engine.handle import EngineHandle, EngineState
+from tingxie.desktop.dictation import DictationState
+from tingxie.desktop.service import FakeServer
+from tingxie.engine.errors import ModelLoadError
+from tingxie.engine.fake import fake_recognizer, tone
+from tingxie.engine.handle import EngineHandle, EngineState
 
 
 def test_button_hold_shows_partials_and_the_final_and_writes_history(
@@ -282,7 +282,7 @@ def test_chinese_ui(qtbot: Any, make_app: Any) -> None:
 def test_settings_dialog_saves_service_language_and_idle_release(
     qtbot: Any, make_app: Any, app_settings: Any
 ) -> None:
-    from desktop.window import SettingsDialog
+    from tingxie.desktop.window import SettingsDialog
 
     app = make_app()
     dialog = SettingsDialog(app_settings, app.window.t, app.window)

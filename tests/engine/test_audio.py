@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.audio import pcm_to_int16, read_audio_file
-from engine.errors import AudioFileError, AudioFormatError
+from tingxie.engine.audio import pcm_to_int16, read_audio_file
+from tingxie.engine.errors import AudioFileError, AudioFormatError
 
 
 def test_bytes_become_little_endian_int16() -> None:

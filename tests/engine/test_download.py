@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.download import check_reachable, download, hub_endpoint
-from engine.errors import ModelDownloadError
-from engine.models import resolve
+from tingxie.engine.download import check_reachable, download, hub_endpoint
+from tingxie.engine.errors import ModelDownloadError
+from tingxie.engine.models import resolve
 
 
 @pytest.fixture

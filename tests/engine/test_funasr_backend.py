@@ -13,10 +13,10 @@ import soundfile as sf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
-from engine.loader import EngineConfig, load_recognizer
-from engine.streaming import StreamingRecognizer
-from engine.synthetic import speechlike
+from tingxie.engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
+from tingxie.engine.loader import EngineConfig, load_recognizer
+from tingxie.engine.streaming import StreamingRecognizer
+from tingxie.engine.synthetic import speechlike
 
 pytestmark = pytest.mark.slow
 
@@ -306,7 +306,7 @@ def test_batched_chunks_give_the_tokens_of_one_by_one_decoding(
 ) -> None:
     import copy
 
-    from engine.funasr_backend import batched
+    from tingxie.engine.funasr_backend import batched
 
     decoded_together: list[int] = []
     real_decode_together = batched.decode_together

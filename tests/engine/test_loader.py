@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.loader import DEFAULT_PRECISION, EngineConfig, choose_precision
+from tingxie.engine.loader import DEFAULT_PRECISION, EngineConfig, choose_precision
 
 
 @pytest.mark.parametrize(

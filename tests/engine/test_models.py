@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ModelNotFoundError
-from engine.models import FUNASR_NAMES, modelscope_cache_root, not_found_message, resolve
+from tingxie.engine.errors import ModelNotFoundError
+from tingxie.engine.models import FUNASR_NAMES, modelscope_cache_root, not_found_message, resolve
 
 ONLINE = FUNASR_NAMES["paraformer-zh-streaming"]
 

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.errors import AudioFormatError, EngineClosedError, RecognitionError
-from engine.fake import FakeDecoder, tone
-from engine.streaming import StreamingRecognizer
+from tingxie.engine.errors import AudioFormatError, EngineClosedError, RecognitionError
+from tingxie.engine.fake import FakeDecoder, tone
+from tingxie.engine.streaming import StreamingRecognizer
 
 
 @pytest.fixture

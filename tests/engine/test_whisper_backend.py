@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from engine.audio import read_audio_file
-from engine.errors import ModelLoadError
-from engine.interface import Result
-from engine.loader import EngineConfig, load_recognizer
-from engine.streaming import StreamingRecognizer
+from tingxie.engine.audio import read_audio_file
+from tingxie.engine.errors import ModelLoadError
+from tingxie.engine.interface import Result
+from tingxie.engine.loader import EngineConfig, load_recognizer
+from tingxie.engine.streaming import StreamingRecognizer
 from tests import speech
 
 pytestmark = pytest.mark.speech
@@ -166,7 +166,7 @@ def test_partials_grow_before_the_final(
 ) -> None:
     """A 4.5 s utterance fed at speaking pace (a clock the test advances 100 ms per piece):
     the words appear while the speaker talks, and the final has them all."""
-    from engine.whisper_backend import WhisperDecoder
+    from tingxie.engine.whisper_backend import WhisperDecoder
 
     now = [0.0]
     loaded = recognizer.decoder

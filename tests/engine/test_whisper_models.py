@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
-from engine.loader import EngineConfig
-from engine.models import (
+from tingxie.engine.errors import ModelDownloadError, ModelLoadError, ModelNotFoundError
+from tingxie.engine.loader import EngineConfig
+from tingxie.engine.models import (
     FUNASR,
     WHISPER,
     WHISPER_NAMES,
@@ -19,7 +19,7 @@ from engine.models import (
     not_found_message,
     resolve,
 )
-from engine.whisper_backend import download, redecode_due, split_words, whisper_language
+from tingxie.engine.whisper_backend import download, redecode_due, split_words, whisper_language
 
 CT2 = ("model.bin", "config.json", "tokenizer.json")
 FUNASR_FILES = ("config.yaml", "model.pt")
@@ -210,7 +210,7 @@ def test_hf_hub_offline_fails_without_trying() -> None:
 
 
 def test_download_reports_byte_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("engine.download.check_reachable", lambda endpoint: None)
+    monkeypatch.setattr("tingxie.engine.download.check_reachable", lambda endpoint: None)
     seen: list[tuple[str, int, int]] = []
     calls: dict[str, Any] = {}
 
@@ -275,9 +275,9 @@ class StandInWhisper:
 
 
 def stand_in_recognizer(language: str | None, cost: float = 0.0):  # type: ignore[no-untyped-def]
-    from engine.interface import ModelInfo
-    from engine.streaming import StreamingRecognizer
-    from engine.whisper_backend import WhisperDecoder
+    from tingxie.engine.interface import ModelInfo
+    from tingxie.engine.streaming import StreamingRecognizer
+    from tingxie.engine.whisper_backend import WhisperDecoder
 
     clock = [0.0]
     model = StandInWhisper(clock, cost)

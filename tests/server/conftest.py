@@ -6,10 +6,10 @@ from typing import Callable, Iterator, Optional
 
 import pytest
 
-from engine.fake import fake_recognizer
-from engine.handle import EngineHandle
-from server.background import BackgroundServer
-from server.config import ServerConfig
+from tingxie.engine.fake import fake_recognizer
+from tingxie.engine.handle import EngineHandle
+from tingxie.server.background import BackgroundServer
+from tingxie.server.config import ServerConfig
 
 StartServer = Callable[..., BackgroundServer]
 

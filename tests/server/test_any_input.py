@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
 
-from engine.fake import fake_recognizer
-from engine.handle import EngineHandle
-from server.background import BackgroundServer
-from server.config import ServerConfig
+from tingxie.engine.fake import fake_recognizer
+from tingxie.engine.handle import EngineHandle
+from tingxie.server.background import BackgroundServer
+from tingxie.server.config import ServerConfig
 
 from .client import recv, run
 from .test_protocol import client_messages

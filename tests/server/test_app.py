@@ -19,9 +19,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from engine.fake import fake_recognizer, tone
-from engine.handle import EngineHandle
-from server.background import BackgroundServer
+from tingxie.engine.fake import fake_recognizer, tone
+from tingxie.engine.handle import EngineHandle
+from tingxie.server.background import BackgroundServer
 
 from .client import audio, control, dictate, nothing_more, open_client, recv, run
 from .conftest import StartServer
@@ -438,7 +438,7 @@ def test_token_is_required_when_set(start_server: StartServer) -> None:
 
 
 def test_binds_loopback_by_default() -> None:
-    from server.config import ServerConfig
+    from tingxie.server.config import ServerConfig
 
     assert ServerConfig().host == "127.0.0.1"
 

@@ -7,10 +7,10 @@ import threading
 
 import pytest
 
-from engine.handle import EngineHandle
-from server.background import BackgroundServer
-from server.config import ServerConfig
-from server.errors import ServerError
+from tingxie.engine.handle import EngineHandle
+from tingxie.server.background import BackgroundServer
+from tingxie.server.config import ServerConfig
+from tingxie.server.errors import ServerError
 
 from .client import open_client, run
 

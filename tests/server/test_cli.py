@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from engine.fake import tone
+from tingxie.engine.fake import tone
 
 from .client import audio, control, open_client, recv, run
 
@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """
 import logging, sys
 logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-from engine.fake import fake_recognizer
-from engine.handle import EngineHandle
-from server.cli import run_server_only
-from server.config import ServerConfig
+from tingxie.engine.fake import fake_recognizer
+from tingxie.engine.handle import EngineHandle
+from tingxie.server.cli import run_server_only
+from tingxie.server.config import ServerConfig
 sys.exit(run_server_only(EngineHandle.ready(fake_recognizer()), ServerConfig(port=int(sys.argv[1]))))
 """
 

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from server.cli import add_arguments, config_from_args
-from server.config import EngineEnv, ServerConfig
-from server.errors import ServerError
+from tingxie.server.cli import add_arguments, config_from_args
+from tingxie.server.config import EngineEnv, ServerConfig
+from tingxie.server.errors import ServerError
 
 
 def test_defaults_are_the_seeds_and_safe() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websockets.datastructures import Headers
 
-from server.handshake import origin_allowed, token_ok, token_presented
+from tingxie.server.handshake import origin_allowed, token_ok, token_presented
 
 
 @pytest.mark.parametrize(

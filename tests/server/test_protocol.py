@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.protocol import (
+from tingxie.server.protocol import (
     Audio,
     BeginUtterance,
     Command,
@@ -307,7 +307,7 @@ def test_any_message_sequence_yields_only_documented_replies(messages: list[str 
 
 
 def test_a_lost_engine_ends_the_utterance_with_its_text_so_far() -> None:
-    from server.protocol import ConnectionProtocol, Reply
+    from tingxie.server.protocol import ConnectionProtocol, Reply
 
     p = ConnectionProtocol()
     p.receive('{"type": "control", "command": "start"}', engine_ready=True)

@@ -11,8 +11,8 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from engine.handle import EngineHandle
-from server.background import BackgroundServer
+from tingxie.engine.handle import EngineHandle
+from tingxie.server.background import BackgroundServer
 
 from .chromium import CHROMIUM, Chromium
 from .client import dictate, run

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.audio import read_audio_file
-from engine.handle import EngineHandle
-from engine.loader import EngineConfig, load_recognizer
-from engine.streaming import StreamingRecognizer
+from tingxie.engine.audio import read_audio_file
+from tingxie.engine.handle import EngineHandle
+from tingxie.engine.loader import EngineConfig, load_recognizer
+from tingxie.engine.streaming import StreamingRecognizer
 from tests import speech
 
 from .client import dictate, run

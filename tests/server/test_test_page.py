@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.fake import tone
-from server.background import BackgroundServer
+from tingxie.engine.fake import tone
+from tingxie.server.background import BackgroundServer
 
 from .chromium import CHROMIUM, Chromium
 from .client import run

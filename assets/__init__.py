@@ -1,0 +1,1 @@
+"""Tingxie's icons, installed as ``tingxie.assets`` (data files only)."""
