@@ -12,9 +12,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tingxie.engine.backend import Token
 from tingxie.engine.interface import ModelInfo
 from tingxie.engine.synthetic import speechlike  # noqa: F401  (re-exported for the benchmarks)
-from tingxie.engine.streaming import Token
 
 ROOT = Path(__file__).resolve().parent.parent
 

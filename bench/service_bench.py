@@ -17,16 +17,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 from urllib.request import urlopen
 
-import numpy as np
 import psutil
 
 from bench.common import log, machine, median, percentile, speechlike, table

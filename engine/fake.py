@@ -16,8 +16,9 @@ from typing import Any, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from .backend import Token
 from .interface import ModelInfo
-from .streaming import StreamingRecognizer, Token
+from .streaming import StreamingRecognizer
 
 ALPHABET = "零一二三四五六七八九"
 

@@ -19,26 +19,8 @@ from .models import (
     not_found_message,
     resolve,
 )
+from .precision import DEFAULT_PRECISION, choose_precision
 from .streaming import StreamingRecognizer
-
-
-PRECISIONS = ("auto", "int8", "fp32")
-"""FunASR weights: int8 = Linear layers in int8, activations quantized at run time (CPU
-only; twice as fast, see docs/performance.md); fp32 = as published, FunASR's exact output;
-auto = int8 on the CPU, fp32 on a GPU."""
-
-DEFAULT_PRECISION = "auto"
-
-
-def choose_precision(requested: str, device: str) -> str:
-    """The precision to load for ``requested`` (one of ``PRECISIONS``) on ``device``.
-
-    ``auto`` picks int8 on the CPU, as FunASR's own CPU runtime does (it serves the
-    quantized ``model_quant.onnx`` by default): it halves the compute per chunk and the
-    memory; on a GPU, fp32 (the int8 kernels are CPU only)."""
-    if requested != "auto":
-        return requested
-    return "int8" if device.startswith("cpu") else "fp32"
 
 
 @dataclass(frozen=True)

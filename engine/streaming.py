@@ -16,69 +16,19 @@ import time
 from collections import deque
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from .audio import int16_to_float, pcm_to_int16
+from .backend import BatchingDecoder, ChunkDecoder, StreamCountHint, Token, revises
 from .errors import EngineClosedError, RecognitionError
 from .interface import SAMPLE_RATE, ModelInfo, Pcm, Result
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-
-
-@dataclass
-class Token:
-    """One recognised token and the probability the model gave it."""
-
-    text: str
-    probability: float
-
-
-class ChunkDecoder(Protocol):
-    """What a streaming model backend provides. Called from the worker thread only."""
-
-    @property
-    def info(self) -> ModelInfo: ...
-
-    @property
-    def chunk_samples(self) -> int:
-        """Samples per decoding step (9600 = 600 ms for Paraformer streaming)."""
-        ...
-
-    def new_state(self) -> Any:
-        """Fresh per-utterance decoder state (FunASR's ``cache``)."""
-        ...
-
-    def decode(self, state: Any, samples: npt.NDArray[np.float32], is_final: bool) -> list[Token]:
-        """Decode one chunk (exactly ``chunk_samples`` long unless ``is_final``), updating
-        ``state``; return the tokens this chunk added."""
-        ...
-
-    def text(self, tokens: Sequence[str]) -> str:
-        """Join tokens into display text."""
-        ...
-
-
-class BatchingDecoder(ChunkDecoder, Protocol):
-    """A decoder that can decode the next chunk of several utterances in one call, each
-    item ``(state, samples, is_final)`` as ``decode`` takes them, giving the same tokens as
-    ``decode`` on each in turn."""
-
-    def decode_many(
-        self, items: Sequence[tuple[Any, npt.NDArray[np.float32], bool]]
-    ) -> list[list[Token]]: ...
-
-
-class RevisingDecoder(ChunkDecoder, Protocol):
-    """A decoder whose ``decode`` returns the whole utterance's tokens so far, which may
-    revise earlier ones (e.g. Whisper re-decoding the growing utterance). Marked by a
-    ``revises = True`` attribute; plain ``ChunkDecoder``s only append."""
-
-    revises: bool
 
 
 @dataclass
@@ -148,8 +98,8 @@ class StreamingRecognizer:
         self, decoder: ChunkDecoder, *, batching: bool = True, clock: Clock = time.perf_counter
     ) -> None:
         self._decoder = decoder
-        self._batching = batching and hasattr(decoder, "decode_many")
-        self._revises = bool(getattr(decoder, "revises", False))
+        self._batching = batching and isinstance(decoder, BatchingDecoder)
+        self._revises = revises(decoder)
         self._clock = clock
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._closed = False
@@ -292,9 +242,8 @@ class StreamingRecognizer:
                 del pending[session]
         if not steps:
             return
-        set_streams = getattr(self._decoder, "set_streams", None)
-        if set_streams is not None:
-            set_streams(len(steps))
+        if isinstance(self._decoder, StreamCountHint):
+            self._decoder.set_streams(len(steps))
         if len(steps) > 1 and self._batching:
             decoded = self._batch(steps)
         else:
@@ -350,10 +299,11 @@ class StreamingRecognizer:
     def _batch(self, steps: list["_Step"]) -> list[bool]:
         """Decode ``steps`` in one ``decode_many`` call; returns which succeeded (all or
         none: after a failure every utterance in the batch is in an unknown state)."""
-        decode_many = getattr(self._decoder, "decode_many")
+        decoder = self._decoder
+        assert isinstance(decoder, BatchingDecoder)  # only with ``self._batching``
         started = self._clock()
         try:
-            added = decode_many([(s.utt.state, int16_to_float(s.samples), s.final) for s in steps])
+            added = decoder.decode_many([(s.utt.state, int16_to_float(s.samples), s.final) for s in steps])
             if len(added) != len(steps):
                 raise RuntimeError(f"decode_many returned {len(added)} results for {len(steps)}")
         except Exception as exc:

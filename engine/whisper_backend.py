@@ -45,10 +45,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .backend import Token
 from .errors import ModelDownloadError, ModelLoadError
 from .interface import SAMPLE_RATE, DownloadProgress, ModelInfo
 from .models import ModelLocation, not_found_message
-from .streaming import Token
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from tingxie.engine.errors import EngineError
-from tingxie.engine.loader import DEFAULT_PRECISION, PRECISIONS, EngineConfig, default_model_dirs
+from tingxie.engine.loader import EngineConfig, default_model_dirs
 from tingxie.engine.models import DEFAULT_MODEL
+from tingxie.engine.precision import DEFAULT_PRECISION, PRECISIONS
 
 from . import __version__
 
@@ -198,10 +199,9 @@ def run_server_only(args: argparse.Namespace, environ: Mapping[str, str]) -> int
 
 def run_desktop(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """The window; the model loads in the background while it is already usable."""
+    from tingxie.desktop.app import run
     from tingxie.engine.handle import EngineHandle, Loader
     from tingxie.engine.loader import load_recognizer
-
-    from tingxie.desktop.app import run
 
     def loader_for(model: str) -> Loader:
         config = engine_config(args, model)

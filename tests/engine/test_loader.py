@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tingxie.engine.loader import DEFAULT_PRECISION, EngineConfig, choose_precision
+from tingxie.engine.loader import EngineConfig
+from tingxie.engine.precision import DEFAULT_PRECISION, choose_precision
 
 
 @pytest.mark.parametrize(

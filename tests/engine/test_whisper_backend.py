@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from tests import speech
 from tingxie.engine.audio import read_audio_file
 from tingxie.engine.errors import ModelLoadError
 from tingxie.engine.interface import Result
 from tingxie.engine.loader import EngineConfig, load_recognizer
 from tingxie.engine.streaming import StreamingRecognizer
-from tests import speech
 
 pytestmark = pytest.mark.speech
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import speech
 from tingxie.engine.audio import read_audio_file
 from tingxie.engine.handle import EngineHandle
 from tingxie.engine.loader import EngineConfig, load_recognizer
 from tingxie.engine.streaming import StreamingRecognizer
-from tests import speech
 
 from .client import dictate, run
 from .conftest import StartServer
