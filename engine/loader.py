@@ -38,12 +38,14 @@ class EngineConfig:
     language: str = "auto"  # Whisper models: "auto", "zh" or "en" (FunASR models ignore it)
 
 
-def default_model_dirs() -> tuple[Path, ...]:
-    """``models/`` beside a frozen executable (offline installs), then the user's data dir."""
+def default_model_dirs(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
+    """``models/`` beside a frozen executable (offline installs), then the user's data dir
+    (``$TINGXIE_DATA_DIR``, else the platform's)."""
+    env = os.environ if environ is None else environ
     dirs: list[Path] = []
     if getattr(sys, "frozen", False):
         dirs.append(Path(sys.executable).resolve().parent / "models")
-    data = os.environ.get("TINGXIE_DATA_DIR")
+    data = env.get("TINGXIE_DATA_DIR")
     if data:
         dirs.append(Path(data) / "models")
     else:
