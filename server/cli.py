@@ -1,13 +1,13 @@
-"""``tingxie --server-only``: command-line options and the foreground runner."""
+"""``tingxie --server-only``: the service in the foreground until a signal stops it.
+
+Its options and environment variables are read by the composition root
+(``tingxie.config``) into a ``ServerConfig``."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
-from dataclasses import replace
-from typing import Mapping, Optional
 
 from tingxie.engine.handle import EngineHandle
 
@@ -16,36 +16,6 @@ from .config import ServerConfig
 from .errors import ServerError
 
 log = logging.getLogger(__name__)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--host --port --max-connections --token`` (defaults None: the environment, then
-    ``ServerConfig``'s defaults, apply)."""
-    group = parser.add_argument_group("service")
-    group.add_argument("--host", default=None,
-                       help="address to listen on (default 127.0.0.1; env HOST; "
-                            "0.0.0.0 for other machines)")
-    group.add_argument("--port", type=int, default=None,
-                       help="port for WebSocket and HTTP (default 9999; env PORT)")
-    group.add_argument("--max-connections", type=int, default=None,
-                       help="WebSocket clients at once (default 20; env MAX_CONNECTIONS)")
-    group.add_argument("--token", default=None,
-                       help="shared secret clients must send as ?token= or "
-                            "'Authorization: Bearer' (env TINGXIE_TOKEN)")
-
-
-def config_from_args(
-    args: argparse.Namespace, environ: Mapping[str, str], base: Optional[ServerConfig] = None
-) -> ServerConfig:
-    """``base`` < environment < command line. Raises ``ServerError`` for bad values."""
-    config = ServerConfig.from_env(environ, base)
-    changes: dict[str, object] = {}
-    for option, name in (("host", "host"), ("port", "port"),
-                         ("max_connections", "max_connections"), ("token", "token")):
-        value = getattr(args, option, None)
-        if value is not None:
-            changes[name] = value
-    return replace(config, **changes)  # type: ignore[arg-type]
 
 
 def run_server_only(handle: EngineHandle, config: ServerConfig) -> int:

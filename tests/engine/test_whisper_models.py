@@ -341,11 +341,10 @@ def test_too_little_audio_is_not_decoded() -> None:
 
 
 def test_the_language_option_reaches_the_engine_config() -> None:
-    from tingxie.__main__ import build_parser, engine_config
+    from tingxie.config import parse
 
-    parse = build_parser({}).parse_args
-    assert engine_config(parse(["transcribe", "a.wav"])).language == "auto"
-    assert engine_config(parse(["transcribe", "a.wav", "--language", "zh"])).language == "zh"
-    assert engine_config(build_parser({"ASR_LANGUAGE": "en"}).parse_args([])).language == "en"
+    assert parse(["transcribe", "a.wav"], {}).engine.language == "auto"
+    assert parse(["transcribe", "a.wav", "--language", "zh"], {}).engine.language == "zh"
+    assert parse([], {"ASR_LANGUAGE": "en"}).engine.language == "en"
     with pytest.raises(SystemExit):
-        parse(["--language", "fr"])
+        parse(["--language", "fr"], {})
