@@ -162,7 +162,11 @@ def test_bundle_is_self_contained(bundle: Path) -> None:
     # funasr's registry reads its own sources (inspect.getsourcelines) and version file
     assert (internal / "funasr" / "models" / "paraformer_streaming" / "model.py").is_file()
     assert (internal / "funasr" / "version.txt").is_file()
-    assert (internal / "server" / "static" / "test.html").is_file()
+    assert (internal / "tingxie" / "server" / "static" / "test.html").is_file()
+    assert (internal / "tingxie" / "assets" / "tingxie.svg").is_file()  # the window's icon
+    # the package as the wheel installs it: nothing at top level under the parts' own names
+    for part in ("engine", "server", "desktop", "assets"):
+        assert not (internal / part).exists(), part
     # nothing left of the trimmed stacks
     for left_out in ("sklearn", "numba", "llvmlite", "matplotlib", "onnxruntime", "tkinter"):
         assert not (internal / left_out).exists(), left_out
