@@ -20,8 +20,12 @@ from .bridge import EngineBridge
 from .dictation import Dictation, DictationConfig
 from .history import History, data_dir
 from .i18n import Texts, choose_language
+from .keys import ButtonSource, QtTimer, WindowKeySource
+from .microphone import MicrophoneConfig, MicrophoneSupervisor
+from .push_to_talk import PushToTalk
 from .service import ConnectionsListener, EmbeddedServer, ServiceController
 from .settings import AppSettings
+from .sinks import FanOut, HistorySink
 from .window import MainWindow, ModelChooser, ask_model_folder, asset_path
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,9 @@ class DesktopApp:
     settings: AppSettings
     handle: EngineHandle
     history: History
+    history_sink: HistorySink
+    microphone: MicrophoneSupervisor
+    push_to_talk: PushToTalk
 
 
 def build(
@@ -101,12 +108,14 @@ def build(
     server_factory: ServerFactory | None = None,
     loader_for: LoaderFor = default_loader_for,
     config: DictationConfig | None = None,
+    microphone_config: MicrophoneConfig | None = None,
     language: str | None = None,
     choose_model_folder: ModelChooser = ask_model_folder,
     start: bool = True,
     service_port: int | None = None,
 ) -> DesktopApp:
-    """Assemble bridge, controller, service and window (a QApplication must exist).
+    """Assemble bridge, microphone, dictation, result sinks, push-to-talk controller and its
+    sources, service and window (a QApplication must exist).
 
     With ``start`` the microphone is opened, the model load started if not yet, and the
     service started if the settings enable it.
@@ -114,8 +123,17 @@ def build(
     bridge = EngineBridge()
     bridge.watch(handle)
     texts = Texts(language or choose_language(settings.language, QLocale.system().name()))
-    cfg = config or DictationConfig(idle_release_s=settings.idle_release_s)
-    dictation = Dictation(handle, audio, bridge, history, config=cfg, device=settings.microphone)
+    microphone = MicrophoneSupervisor(
+        audio,
+        bridge,
+        config=microphone_config or MicrophoneConfig(idle_release_s=settings.idle_release_s),
+        device=settings.microphone,
+    )
+    # Final results: queued for the history's writer thread, then posted to the transcript.
+    history_sink = HistorySink(history, bridge.problem)
+    sinks = FanOut([history_sink, bridge], bridge.problem)
+    dictation = Dictation(handle, microphone, bridge, sinks, config=config or DictationConfig())
+    push_to_talk = PushToTalk(dictation, QtTimer(bridge))
     service = ServiceController(
         (
             (lambda host, port, listener: server_factory(handle, host, port, listener))
@@ -130,6 +148,7 @@ def build(
 
     window = MainWindow(
         dictation,
+        push_to_talk,
         bridge,
         handle,
         settings,
@@ -140,12 +159,25 @@ def build(
         icon=app_icon(),
         service_port=service_port,
     )
+    push_to_talk.add(WindowKeySource(window))
+    push_to_talk.add(ButtonSource(window.talk_button))
     if start:
-        dictation.start_audio()
+        microphone.start()
         if handle.status.state is EngineState.NOT_LOADED:
             handle.load_in_background()
         window.apply_service_settings()
-    return DesktopApp(window, dictation, bridge, service, settings, handle, history)
+    return DesktopApp(
+        window,
+        dictation,
+        bridge,
+        service,
+        settings,
+        handle,
+        history,
+        history_sink,
+        microphone,
+        push_to_talk,
+    )
 
 
 def run(

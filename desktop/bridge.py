@@ -1,5 +1,5 @@
-"""``EngineBridge``: the one object carrying engine, dictation and service events to the
-widgets as Qt signals.
+"""``EngineBridge``: the one object carrying engine, dictation, microphone and service events
+and the transcript's results to the widgets as Qt signals.
 
 Its methods are called from any thread (the sound card's, the engine worker's, the model
 loader's, the service starter's); the signals are delivered to widgets through queued
@@ -12,13 +12,18 @@ from PySide6.QtCore import QObject, Signal
 
 from tingxie.engine.handle import EngineHandle, EngineStatus
 
-from .dictation import AudioStatus, DictationState, Problem
+from .dictation import DictationState
+from .events import AudioStatus, Problem
 from .history import FinalUtterance
 from .service import ServiceStatus
 
 
 class EngineBridge(QObject):
-    """Implements ``DictationEvents``; also forwards engine status and service status."""
+    """Implements ``DictationEvents`` and ``MicrophoneEvents``; is the transcript's
+    ``ResultSink`` (a queued signal: the worker thread only posts it); also forwards engine
+    status and service status."""
+
+    name = "transcript"
 
     dictation_state = Signal(object)  # DictationState
     partial_text = Signal(str)
@@ -29,15 +34,12 @@ class EngineBridge(QObject):
     engine_status = Signal(object)  # EngineStatus
     service_status = Signal(object)  # ServiceStatus
 
-    # --- DictationEvents -----------------------------------------------------------------
+    # --- DictationEvents, MicrophoneEvents ----------------------------------------------
     def state_changed(self, state: DictationState) -> None:
         self.dictation_state.emit(state)
 
     def partial(self, text: str) -> None:
         self.partial_text.emit(text)
-
-    def final(self, utterance: FinalUtterance) -> None:
-        self.final_text.emit(utterance)
 
     def problem(self, problem: Problem) -> None:
         self.problem_raised.emit(problem)
@@ -47,6 +49,13 @@ class EngineBridge(QObject):
 
     def audio_changed(self, status: AudioStatus) -> None:
         self.audio_status.emit(status)
+
+    # --- ResultSink (the transcript view) ------------------------------------------------
+    def deliver(self, utterance: FinalUtterance) -> None:
+        self.final_text.emit(utterance)
+
+    def close(self) -> None:
+        """Nothing to finish: what was emitted is in the GUI thread's queue."""
 
     # --- engine and service --------------------------------------------------------------
     def watch(self, handle: EngineHandle) -> None:

@@ -67,6 +67,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     ),
     "problem_recognition_failed": ("Recognition failed: {detail}", "识别失败：{detail}"),
     "problem_history_failed": ("Could not save the history: {detail}", "无法保存历史记录：{detail}"),
+    "problem_delivery_failed": ("Could not deliver the text: {detail}", "无法送出文字：{detail}"),
     "copied": ("Copied", "已复制"),
 }
 

@@ -1,23 +1,23 @@
 """The main window: a big hold-to-talk button (or hold Space), live text, the transcript,
 and the state of the model, the microphone and the service.
 
-Widgets only show what the bridge's signals say and forward the user's actions to the
-``Dictation`` controller; nothing here waits on inference.
+Widgets only show what the bridge's signals say and forward the user's actions; holding
+the button or Space reaches ``Dictation`` through the push-to-talk controller (the sources
+are in ``tingxie.desktop.keys``, wired by ``tingxie.desktop.app.build``). Nothing here waits
+on inference.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
     QIcon,
-    QKeyEvent,
     QKeySequence,
     QShortcut,
 )
@@ -44,10 +44,11 @@ from tingxie.engine.handle import EngineHandle, EngineState, EngineStatus
 
 from .audio import AudioError
 from .bridge import EngineBridge
-from .debounce import KeyAction, PushToTalkDebounce
-from .dictation import AudioStatus, Dictation, DictationState, Problem, ProblemKind
+from .dictation import Dictation, DictationState
+from .events import AudioStatus, Problem, ProblemKind
 from .history import FinalUtterance
 from .i18n import Texts
+from .push_to_talk import PushToTalk
 from .service import ServiceController, ServiceState, ServiceStatus
 from .settings import AppSettings
 
@@ -63,11 +64,13 @@ def ask_model_folder(parent: QWidget, title: str) -> str | None:
 
 
 class MainWindow(QMainWindow):
-    """Hold the button or Space to dictate. Built by ``tingxie.desktop.app.build``."""
+    """Hold the button or Space to dictate. Built by ``tingxie.desktop.app.build``, which
+    adds the window's hold sources to ``push_to_talk``; ``shutdown`` closes it."""
 
     def __init__(
         self,
         dictation: Dictation,
+        push_to_talk: PushToTalk,
         bridge: EngineBridge,
         handle: EngineHandle,
         settings: AppSettings,
@@ -77,11 +80,12 @@ class MainWindow(QMainWindow):
         on_model_chosen: Callable[[str], None],
         choose_model_folder: ModelChooser = ask_model_folder,
         icon: QIcon | None = None,
-        debounce: PushToTalkDebounce | None = None,
         service_port: int | None = None,
     ) -> None:
         super().__init__()
         self.dictation = dictation
+        self.microphone = dictation.microphone
+        self.push_to_talk = push_to_talk
         self.bridge = bridge
         self.handle = handle
         self.settings = settings
@@ -89,7 +93,6 @@ class MainWindow(QMainWindow):
         self.service = service
         self._on_model_chosen = on_model_chosen
         self._choose_model_folder = choose_model_folder
-        self.debounce = debounce or PushToTalkDebounce()
         self.service_port_override = service_port  # e.g. ``--port``; not saved
         self._problem: Problem | None = None
         self._closed = False
@@ -100,10 +103,6 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect()
 
-        self._release_timer = QTimer(self)
-        self._release_timer.setSingleShot(True)
-        self._release_timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._release_timer.timeout.connect(self._release_timer_fired)
         self._housekeeping = QTimer(self)
         self._housekeeping.setInterval(500)
         self._housekeeping.timeout.connect(self._tick)
@@ -111,7 +110,7 @@ class MainWindow(QMainWindow):
 
         self.show_engine_status(handle.status)
         self.show_service_status(service.status)
-        self.show_audio_status(dictation.audio_status)
+        self.show_audio_status(self.microphone.status)
         self.show_state(dictation.state)
 
     # --- layout --------------------------------------------------------------------------
@@ -230,8 +229,6 @@ class MainWindow(QMainWindow):
         b.audio_status.connect(self.show_audio_status)
         b.engine_status.connect(self.show_engine_status)
         b.service_status.connect(self.show_service_status)
-        self.talk_button.pressed.connect(self.start_talking)
-        self.talk_button.released.connect(self.stop_talking)
         self.copy_button.clicked.connect(self.copy_selected)
         self.copy_all_button.clicked.connect(self.copy_all)
         self.clear_button.clicked.connect(self.transcript.clear)
@@ -242,64 +239,6 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence.StandardKey.Copy, self, self.copy_selected)
         QShortcut(QKeySequence("Ctrl+Shift+C"), self, self.copy_all)
         QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
-        app = QGuiApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-
-    # --- push to talk --------------------------------------------------------------------
-    def start_talking(self) -> None:
-        self.dictation.press()
-
-    def stop_talking(self) -> None:
-        self.dictation.release()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        kind = event.type()
-        if (
-            kind in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease)
-            and not self._closed
-            and isinstance(event, QKeyEvent)
-        ) and (
-            event.key() == Qt.Key.Key_Space
-            and isinstance(watched, QWidget)
-            and watched.window() is self
-        ):
-            press = kind == QEvent.Type.KeyPress
-            log.debug("space %s (auto-repeat flag %s)", "press" if press else "release",
-                      event.isAutoRepeat())
-            if press:
-                self.space_pressed()
-            else:
-                self.space_released()
-            return True
-        return False
-
-    def space_pressed(self) -> None:
-        if self.debounce.press(time.monotonic()) is KeyAction.START:
-            self.start_talking()
-        self._release_timer.stop()
-
-    def space_released(self) -> None:
-        due = self.debounce.release(time.monotonic())
-        if due is not None:
-            self._release_timer.start(max(1, int((due - time.monotonic()) * 1000) + 1))
-
-    def _release_timer_fired(self) -> None:
-        if self.debounce.expire(time.monotonic()) is KeyAction.STOP:
-            self.stop_talking()
-        elif self.debounce.pending_release is not None:  # the timer fired a little early
-            self._release_timer.start(2)
-
-    def changeEvent(self, event: QEvent) -> None:
-        # A hold whose release went to another window must not keep listening.
-        if (
-            event.type() == QEvent.Type.ActivationChange
-            and not self.isActiveWindow()
-            and self.debounce.cancel() is KeyAction.STOP
-        ):
-            self._release_timer.stop()
-            self.stop_talking()
-        super().changeEvent(event)
 
     # --- showing events ------------------------------------------------------------------
     def show_state(self, state: DictationState) -> None:
@@ -314,6 +253,7 @@ class MainWindow(QMainWindow):
             ProblemKind.MODEL_NOT_READY,
             ProblemKind.RECOGNITION_FAILED,
             ProblemKind.HISTORY_FAILED,
+            ProblemKind.DELIVERY_FAILED,
         ):
             self.clear_problem()
 
@@ -425,7 +365,7 @@ class MainWindow(QMainWindow):
         self.mic_combo.clear()
         self.mic_combo.addItem(self.t("default_microphone"), None)
         try:
-            devices = self.dictation.devices()
+            devices = self.microphone.devices()
         except AudioError:
             devices = []
         for d in devices:
@@ -436,12 +376,12 @@ class MainWindow(QMainWindow):
     def _microphone_picked(self, index: int) -> None:
         name = self.mic_combo.itemData(index)
         self.settings.microphone = name
-        self.dictation.set_device(name)
+        self.microphone.set_device(name)
 
     def rescan(self) -> None:
         self.populate_microphones()
-        if not self.dictation.audio_status.ok:
-            self.dictation.start_audio()
+        if not self.microphone.status.ok:
+            self.microphone.start()
 
     def choose_model(self) -> None:
         folder = self._choose_model_folder(self, self.t("choose_model"))
@@ -477,15 +417,13 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Finish an utterance in progress (its final is written), stop mic and service."""
+        """Stop the hold keys, finish an utterance in progress (its final is written to the
+        history before this returns), stop mic and service."""
         if self._closed:
             return
         self._closed = True
         self._housekeeping.stop()
-        self._release_timer.stop()
-        app = QGuiApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self.push_to_talk.close()
         self.dictation.close()
         self.service.stop(wait=True)
         self.settings.sync()

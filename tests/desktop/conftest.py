@@ -16,6 +16,7 @@ import pytest
 from tingxie.desktop.audio import FakeAudioSource
 from tingxie.desktop.dictation import DictationConfig
 from tingxie.desktop.history import History
+from tingxie.desktop.microphone import MicrophoneConfig
 from tingxie.engine.fake import fake_recognizer
 from tingxie.engine.handle import EngineHandle
 
@@ -52,6 +53,7 @@ def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history
         *,
         audio: Any | None = None,
         config: DictationConfig | None = None,
+        microphone_config: MicrophoneConfig | None = None,
         **kwargs: Any,
     ) -> Any:
         if handle is None:
@@ -62,7 +64,8 @@ def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history
             settings=app_settings,
             audio=audio if audio is not None else fake_audio,
             history=history,
-            config=config or DictationConfig(stall_s=None, retry_s=0.05, final_timeout_s=2.0),
+            config=config or DictationConfig(final_timeout_s=2.0),
+            microphone_config=microphone_config or MicrophoneConfig(stall_s=None, retry_s=0.05),
             language=kwargs.pop("language", "en"),
             **kwargs,
         )

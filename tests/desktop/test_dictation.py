@@ -1,4 +1,5 @@
-"""The controller without widgets: fake recognizer, fake microphone, recorded events."""
+"""Dictation without widgets: fake recognizer, fake microphone, recorded events; the final
+results through the real fan-out and history writer."""
 
 from __future__ import annotations
 
@@ -20,12 +21,18 @@ from tingxie.desktop.dictation import (
     ProblemKind,
 )
 from tingxie.desktop.history import FinalUtterance, History
+from tingxie.desktop.microphone import MicrophoneConfig, MicrophoneSupervisor
+from tingxie.desktop.sinks import FanOut, HistorySink
 from tingxie.engine.fake import fake_recognizer, tone
 from tingxie.engine.handle import EngineHandle
 from tingxie.engine.interface import ModelInfo, Result
 
 
 class Recorder:
+    """``DictationEvents``, ``MicrophoneEvents`` and the transcript's ``ResultSink``."""
+
+    name = "recorder"
+
     def __init__(self) -> None:
         self.states: list[DictationState] = []
         self.partials: list[str] = []
@@ -51,10 +58,13 @@ class Recorder:
     def partial(self, text: str) -> None:
         self.partials.append(text)
 
-    def final(self, utterance: FinalUtterance) -> None:
+    def deliver(self, utterance: FinalUtterance) -> None:
         self.finals.append(utterance)
         self.final_arrived.set()
         self._notify()
+
+    def close(self) -> None:
+        pass
 
     def problem(self, problem: Problem) -> None:
         self.problems.append(problem)
@@ -75,6 +85,32 @@ class FakeClock:
         return self.now
 
 
+def make_dictation(
+    handle: EngineHandle,
+    audio: FakeAudioSource,
+    events: Recorder,
+    history: History | None = None,
+    *,
+    microphone: MicrophoneConfig = MicrophoneConfig(),
+    config: DictationConfig = DictationConfig(),
+    clock: Callable[[], float] | None = None,
+) -> Dictation:
+    """Wired as ``tingxie.desktop.app.build`` wires it: history first, then the "transcript"."""
+    clocked: dict[str, Any] = {} if clock is None else {"clock": clock}
+    mic = MicrophoneSupervisor(audio, events, config=microphone, **clocked)
+    sinks = [events] if history is None else [HistorySink(history, events.problem), events]
+    return Dictation(handle, mic, events, FanOut(sinks, events.problem), config=config, **clocked)
+
+
+def written(dictation: Dictation) -> None:
+    """Wait until the history writer has written what it was given."""
+    fan_out = dictation._sink
+    assert isinstance(fan_out, FanOut)
+    for sink in fan_out.sinks:
+        if isinstance(sink, HistorySink):
+            assert sink.drain(5)
+
+
 @pytest.fixture
 def parts(tmp_path: Path) -> Any:
     recognizer = fake_recognizer()
@@ -83,8 +119,9 @@ def parts(tmp_path: Path) -> Any:
     events = Recorder()
     clock = FakeClock()
     history = History(tmp_path / "history.jsonl")
-    dictation = Dictation(
-        handle, audio, events, history, config=DictationConfig(stall_s=2.0, retry_s=1.0), clock=clock
+    dictation = make_dictation(
+        handle, audio, events, history,
+        microphone=MicrophoneConfig(stall_s=2.0, retry_s=1.0), clock=clock,
     )
     yield dictation, audio, events, clock, history
     dictation.close()
@@ -93,7 +130,7 @@ def parts(tmp_path: Path) -> Any:
 
 def test_press_feed_release_gives_a_final_with_duration_and_latency(parts: Any) -> None:
     dictation, audio, events, clock, history = parts
-    assert dictation.start_audio()
+    assert dictation.microphone.start()
     assert dictation.press()
     audio.push(tone(0.2, 1.2))
     clock.now += 1.2
@@ -103,6 +140,7 @@ def test_press_feed_release_gives_a_final_with_duration_and_latency(parts: Any) 
     assert final.text == "四四"
     assert final.duration == pytest.approx(1.2)
     assert final.audio == pytest.approx(1.2)
+    written(dictation)
     assert history.read() == [final]
     assert events.states == [DictationState.LISTENING, DictationState.FINISHING, DictationState.IDLE]
     assert "四" in events.partials
@@ -110,7 +148,7 @@ def test_press_feed_release_gives_a_final_with_duration_and_latency(parts: Any) 
 
 def test_preroll_before_the_press_is_part_of_the_utterance(parts: Any) -> None:
     dictation, audio, events, _clock, _history = parts
-    dictation.start_audio()
+    dictation.microphone.start()
     audio.push(tone(0.48, 2.0))  # speech started just before the key went down
     dictation.press()
     audio.push(tone(0.48, 0.2))
@@ -122,26 +160,26 @@ def test_preroll_before_the_press_is_part_of_the_utterance(parts: Any) -> None:
 
 def test_microphone_lost_mid_utterance_still_gives_the_final_then_recovers(parts: Any) -> None:
     dictation, audio, events, clock, _history = parts
-    dictation.start_audio()
+    dictation.microphone.start()
     dictation.press()
     audio.push(tone(0.2, 0.7))
     audio.unplug()
     assert events.final_arrived.wait(5)
     assert events.finals[0].text == "四四"  # a chunk and the 100 ms tail
     assert events.problems[0].kind is ProblemKind.MICROPHONE_FAILED
-    assert not dictation.audio_status.ok
+    assert not dictation.microphone.status.ok
     dictation.tick()  # retry too soon: nothing
     assert not audio.running
     audio.plug()
     clock.now += 1.5
     dictation.tick()
-    assert dictation.audio_status.ok and audio.running
+    assert dictation.microphone.status.ok and audio.running
 
 
 def test_no_microphone_is_reported_once_and_press_fails_cleanly(parts: Any) -> None:
     dictation, audio, events, clock, _history = parts
     audio.device_names = []
-    assert not dictation.start_audio()
+    assert not dictation.microphone.start()
     clock.now += 5
     dictation.tick()  # a retry failing the same way stays quiet
     assert [p.kind for p in events.problems] == [ProblemKind.NO_MICROPHONE]
@@ -151,24 +189,24 @@ def test_no_microphone_is_reported_once_and_press_fails_cleanly(parts: Any) -> N
 
 def test_a_silent_stream_counts_as_lost(parts: Any) -> None:
     dictation, _audio, events, clock, _history = parts
-    dictation.start_audio()
+    dictation.microphone.start()
     clock.now += 2.5
     dictation.tick()
-    assert not dictation.audio_status.ok
+    assert not dictation.microphone.status.ok
     assert events.problems[-1].kind is ProblemKind.MICROPHONE_FAILED
 
 
 def test_idle_release_closes_the_microphone_and_press_reopens_it(tmp_path: Path) -> None:
     recognizer = fake_recognizer()
     audio, events, clock = FakeAudioSource(), Recorder(), FakeClock()
-    d = Dictation(
+    d = make_dictation(
         EngineHandle.ready(recognizer), audio, events,
-        config=DictationConfig(idle_release_s=10, stall_s=None), clock=clock,
+        microphone=MicrophoneConfig(idle_release_s=10, stall_s=None), clock=clock,
     )
-    d.start_audio()
+    d.microphone.start()
     clock.now += 11
     d.tick()
-    assert not audio.running and d.audio_status.ok and not d.audio_status.open
+    assert not audio.running and d.microphone.status.ok and not d.microphone.status.open
     assert d.press() and audio.running
     d.close()
     recognizer.close()
@@ -178,7 +216,7 @@ def test_model_not_ready(tmp_path: Path) -> None:
     gate = threading.Event()
     handle = EngineHandle("slow", lambda progress: (gate.wait(5), fake_recognizer())[1])
     events = Recorder()
-    d = Dictation(handle, FakeAudioSource(), events, config=DictationConfig(stall_s=None))
+    d = make_dictation(handle, FakeAudioSource(), events, microphone=MicrophoneConfig(stall_s=None))
     assert not d.press()
     assert events.problems[0].kind is ProblemKind.MODEL_NOT_READY
     d.close()
@@ -188,7 +226,7 @@ def test_recognition_failure_is_reported_and_the_next_utterance_works(parts: Any
     dictation, audio, events, clock, _history = parts
     broken = fake_recognizer(fail_on="四")
     dictation._handle = EngineHandle.ready(broken)  # the model was swapped for a failing one
-    dictation.start_audio()
+    dictation.microphone.start()
     dictation.press()
     audio.push(tone(0.2, 0.7))
     dictation.release()
@@ -210,9 +248,9 @@ def test_close_mid_utterance_writes_the_final(tmp_path: Path) -> None:
     recognizer = fake_recognizer(delay_s=0.05)
     audio, events = FakeAudioSource(), Recorder()
     history = History(tmp_path / "h.jsonl")
-    d = Dictation(EngineHandle.ready(recognizer), audio, events, history,
-                  config=DictationConfig(stall_s=None))
-    d.start_audio()
+    d = make_dictation(EngineHandle.ready(recognizer), audio, events, history,
+                       microphone=MicrophoneConfig(stall_s=None))
+    d.microphone.start()
     d.press()
     audio.push(tone(0.3, 1.3))
     d.close()  # still held
@@ -258,9 +296,10 @@ class StuckRecognizer:
 def test_a_final_that_never_comes_is_given_up_and_the_next_press_gets_a_new_session() -> None:
     recognizer = StuckRecognizer()
     audio, events, clock = FakeAudioSource(), Recorder(), FakeClock()
-    d = Dictation(EngineHandle.ready(recognizer), audio, events,  # type: ignore[arg-type]
-                  config=DictationConfig(stall_s=None, final_timeout_s=5), clock=clock)
-    d.start_audio()
+    d = make_dictation(EngineHandle.ready(recognizer), audio, events,  # type: ignore[arg-type]
+                       microphone=MicrophoneConfig(stall_s=None),
+                       config=DictationConfig(final_timeout_s=5), clock=clock)
+    d.microphone.start()
     d.press()
     audio.push(tone(0.2, 0.3))
     d.release()

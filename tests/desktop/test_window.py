@@ -33,6 +33,7 @@ def test_button_hold_shows_partials_and_the_final_and_writes_history(
     qtbot.waitUntil(lambda: w.transcript_texts() == ["四四"])
     qtbot.waitUntil(lambda: w.state_label.text() == "Idle")
     assert "ms" in w.latency_label.text() and "real-time factor" in w.latency_label.text()
+    assert app.history_sink.drain(5)  # written on the history's own thread
     (line,) = history.path.read_text(encoding="utf-8").splitlines()
     record = json.loads(line)
     assert set(record) == {"time", "text", "duration", "audio", "latency", "rtf"}
@@ -69,6 +70,7 @@ def test_holding_space_with_x11_repeat_pairs_makes_exactly_one_utterance(
     assert final.args[0].text == "四四"
     qtbot.waitUntil(lambda: w.state_label.text() == "Idle")
     assert states.count(DictationState.LISTENING) == 1
+    assert app.history_sink.drain(5)
     lines = history.path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1
     assert 1.1 < json.loads(lines[0])["duration"] < 2.0
@@ -112,6 +114,7 @@ def test_microphone_lost_mid_utterance_keeps_its_final(
     qtbot.waitUntil(lambda: w.transcript_texts() == ["六"])
     assert "unplugged" in w.problem_label.text()
     qtbot.mouseRelease(w.talk_button, Qt.MouseButton.LeftButton)
+    assert app.history_sink.drain(5)
     assert [u.text for u in history.read()] == ["六"]
     fake_audio.plug()
     qtbot.waitUntil(lambda: not w.problem_label.isVisible(), timeout=3000)
