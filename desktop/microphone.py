@@ -216,11 +216,10 @@ class MicrophoneSupervisor:
             return
         with self._lock:  # it stopped listening just now; a new listener may have come
             current = self._listener
-            if current is None:
+            if current is None or current is listener:
                 self._preroll.push(block)
                 return
-        if current is not listener:
-            current[0](block)
+        current[0](block)
 
     def _on_error(self, error: AudioError) -> None:
         # The stream is closed later by the retry (``start``).

@@ -310,3 +310,23 @@ class ManualTimer:
         while self.due is not None and self._callback is not None and self.now >= self.due:
             callback, self.due, self._callback = self._callback, None, None
             callback()
+
+
+class FakeTalker:
+    """A ``Talker`` for tests: records ``calls``; ``refuse`` makes ``press`` fail (no model)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.listening = False
+        self.refuse = False
+
+    def press(self) -> bool:
+        self.calls.append("press")
+        if self.refuse:
+            return False
+        self.listening = True
+        return True
+
+    def release(self) -> None:
+        self.calls.append("release")
+        self.listening = False

@@ -314,3 +314,50 @@ def test_a_final_that_never_comes_is_given_up_and_the_next_press_gets_a_new_sess
     assert d.press()
     assert len(recognizer.sessions) == 2 and recognizer.sessions[0].closed
     d.close()
+
+
+class HangingHistory(History):
+    """A history on a disk that hangs: ``append`` waits for ``gate``; records its threads."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+        self.threads: list[str] = []
+
+    def append(self, utterance: FinalUtterance) -> None:
+        self.threads.append(threading.current_thread().name)
+        self.entered.set()
+        assert self.gate.wait(10)
+        super().append(utterance)
+
+
+def test_the_final_callback_does_no_disk_io_on_the_inference_thread(tmp_path: Path) -> None:
+    recognizer = fake_recognizer()
+    audio, events = FakeAudioSource(), Recorder()
+    history = HangingHistory(tmp_path / "history.jsonl")
+    d = make_dictation(EngineHandle.ready(recognizer), audio, events, history,
+                       microphone=MicrophoneConfig(stall_s=None))
+    d.microphone.start()
+    d.press()
+    audio.push(tone(0.2, 0.7))
+    d.release()
+    assert events.final_arrived.wait(5)  # shown although its line is not written yet
+    assert history.entered.wait(5) and not history.path.exists()
+    # The engine's worker is free: another user of the engine (a server client) and the
+    # next utterance both get their results while the history's disk hangs.
+    neighbour = recognizer.open_session()
+    assert neighbour.feed(tone(0.3, 0.6)).result(timeout=5).text == "六"
+    assert neighbour.finish().result(timeout=5).text == "六"
+    d.press()
+    audio.push(tone(0.1, 0.7))
+    d.release()
+    assert events.wait(lambda: len(events.finals) == 2)
+    assert [u.text for u in events.finals] == ["四四", "二二"]
+    assert not history.path.exists()
+    history.gate.set()
+    d.close()  # drains the history's queue
+    assert [u.text for u in history.read()] == ["四四", "二二"]
+    assert set(history.threads) == {"tingxie-history"}
+    neighbour.close()
+    recognizer.close()
