@@ -5,18 +5,24 @@ per-utterance state. ``StreamingRecognizer`` owns one worker thread that alone
 calls the decoder; ``StreamingSession`` buffers the caller's audio into chunks
 and hands them to the worker through a queue. Callers never wait on inference:
 every call returns a ``Future``.
+
+The worker keeps its own record of each session (the utterance it is decoding) and never
+touches the session object: a session's ``reset`` and ``close`` reach it as queued items,
+in order with that session's audio.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import threading
 import time
+import weakref
 from collections import deque
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +39,7 @@ Clock = Callable[[], float]
 
 @dataclass
 class _Job:
-    session: "StreamingSession"
+    session: int  # the session's id
     utterance: int
     chunks: list[npt.NDArray[np.int16]]
     tail: npt.NDArray[np.int16] | None  # set on the final job: audio after the last chunk
@@ -41,10 +47,31 @@ class _Job:
     submitted: float
     audio_ms: float
     next_chunk: int = 0  # worker's progress through ``chunks``
+    # Set by the worker when the utterance's reset arrives: nothing more is decoded, and the
+    # future resolves (empty) in its turn, so that a session's futures still settle in order.
+    discarded: bool = False
 
     @property
     def final(self) -> bool:
         return self.tail is not None
+
+
+@dataclass(frozen=True)
+class _Reset:
+    """The session discarded ``utterance``: its audio queued before this is not decoded."""
+
+    session: int
+    utterance: int
+
+
+@dataclass(frozen=True)
+class _Close:
+    """The session is closed (or was dropped): its queued work fails, its record goes."""
+
+    session: int
+
+
+_Work = Union[_Job, _Reset, _Close, None]  # None: the recognizer closes
 
 
 def _settle(
@@ -101,9 +128,15 @@ class StreamingRecognizer:
         self._batching = batching and isinstance(decoder, BatchingDecoder)
         self._revises = revises(decoder)
         self._clock = clock
-        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Work] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
+        self._ids = itertools.count()
+        # The worker's record of each session, by id: the utterance it is decoding. Written
+        # and read by the worker thread only; an entry lives from the utterance's first job
+        # until its final is decoded, it is reset, the worker fails on it, or the session is
+        # closed or dropped. Nothing in it grows with the number of utterances.
+        self._records: dict[int, _Utterance] = {}
         self._thread = threading.Thread(target=self._run, name="tingxie-inference", daemon=True)
         self._thread.start()
 
@@ -120,6 +153,12 @@ class StreamingRecognizer:
         """Whether concurrent sessions' chunks are decoded together."""
         return self._batching
 
+    @property
+    def tracked_sessions(self) -> int:
+        """How many sessions the worker holds decoding progress for (an utterance under
+        way). Read from any thread; for tests and monitoring."""
+        return len(self._records)
+
     def open_session(self) -> "StreamingSession":
         if self._closed:
             raise EngineClosedError("the recognizer is closed")
@@ -134,25 +173,40 @@ class StreamingRecognizer:
         self._thread.join(timeout=30)
 
     # --- used by sessions -------------------------------------------------------------
+    def _new_session_id(self) -> int:
+        # Ids are never reused (``id()`` would be, after a dropped session is collected).
+        with self._lock:
+            return next(self._ids)
+
     def _submit(self, job: _Job) -> None:
         with self._lock:
             if self._closed:
                 raise EngineClosedError("the recognizer is closed")
             self._queue.put(job)
 
+    def _reset(self, session: int, utterance: int) -> None:
+        self._tell(_Reset(session, utterance))
+
+    def _forget(self, session: int) -> None:
+        self._tell(_Close(session))
+
+    def _tell(self, item: _Reset | _Close) -> None:
+        # No lock: ``_forget`` also runs from the garbage collector (a dropped session), on
+        # any thread, possibly one inside ``_submit``. An item that lands behind close's
+        # ``None`` is harmless: no future waits on it.
+        if not self._closed:
+            self._queue.put(item)
+
     # --- the worker -------------------------------------------------------------------
     def _run(self) -> None:
         """Serve jobs until ``close``. Jobs of one session run in order; the next chunks of
         different sessions are decoded together, one batch per round, when the decoder
         can batch (``decode_many``)."""
-        pending: dict[StreamingSession, deque[_Job]] = {}
+        pending: dict[int, deque[_Job]] = {}  # by session id, jobs in arrival order
         stopping = False
         while not stopping:
-            if not pending:
-                job = self._queue.get()  # idle: block, no CPU
-                if job is None:
-                    break
-                pending.setdefault(job.session, deque()).append(job)
+            if not pending and self._take(self._queue.get(), pending):  # idle: block, no CPU
+                break
             stopping = self._take_arrived(pending)
             self._guarded_round(pending, finishing_only=False)
             # Users who released the key: the rest of their audio (a last chunk, the tail)
@@ -167,27 +221,50 @@ class StreamingRecognizer:
         # Closing: what has not been decoded yet fails at once instead of delaying close().
         closed = EngineClosedError("the recognizer was closed")
         self._fail_all(pending, closed)
+        self._records.clear()
         while True:
             try:
-                job = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return
-            if job is not None:
-                _settle(job.future, error=closed)
+            if isinstance(item, _Job):
+                _settle(item.future, error=closed)
 
-    def _take_arrived(self, pending: dict["StreamingSession", deque[_Job]]) -> bool:
-        """Move the jobs queued meanwhile into ``pending``; True when ``close`` was asked."""
+    def _take_arrived(self, pending: dict[int, deque[_Job]]) -> bool:
+        """Take in what was queued meanwhile; True when ``close`` was asked."""
         while True:
             try:
-                job = self._queue.get_nowait()
+                item = self._queue.get_nowait()
             except queue.Empty:
                 return False
-            if job is None:
+            if self._take(item, pending):
                 return True
-            pending.setdefault(job.session, deque()).append(job)
+
+    def _take(self, item: _Work, pending: dict[int, deque[_Job]]) -> bool:
+        """Take in one queued item; True when it is the recognizer's close. Called between
+        rounds only, so no step of the jobs it touches is being decoded."""
+        if item is None:
+            return True
+        if isinstance(item, _Job):
+            pending.setdefault(item.session, deque()).append(item)
+        elif isinstance(item, _Reset):
+            # The session's later calls are for later utterances: every job of the discarded
+            # one is queued already (ahead of this item), in ``pending``.
+            for job in pending.get(item.session, ()):
+                if job.utterance == item.utterance:
+                    job.discarded = True
+            utt = self._records.get(item.session)
+            if utt is not None and utt.number == item.utterance:
+                del self._records[item.session]
+        else:
+            self._records.pop(item.session, None)  # before the futures: waiters see it gone
+            gone = EngineClosedError("the session was closed")
+            for job in pending.pop(item.session, ()):
+                _settle(job.future, error=gone)
+        return False
 
     def _guarded_round(
-        self, pending: dict["StreamingSession", deque[_Job]], *, finishing_only: bool
+        self, pending: dict[int, deque[_Job]], *, finishing_only: bool
     ) -> None:
         try:
             self._round(pending, finishing_only=finishing_only)
@@ -195,17 +272,14 @@ class StreamingRecognizer:
             log.exception("the inference worker failed")
             self._fail_all(pending, RecognitionError(f"the recognizer failed: {exc}"))
 
-    @staticmethod
-    def _fail_all(pending: dict["StreamingSession", deque[_Job]], error: Exception) -> None:
-        for jobs in pending.values():
+    def _fail_all(self, pending: dict[int, deque[_Job]], error: Exception) -> None:
+        for session, jobs in pending.items():
+            self._records.pop(session, None)
             for job in jobs:
-                job.session._utterance = None
                 _settle(job.future, error=error)
         pending.clear()
 
-    def _round(
-        self, pending: dict["StreamingSession", deque[_Job]], *, finishing_only: bool
-    ) -> None:
+    def _round(self, pending: dict[int, deque[_Job]], *, finishing_only: bool) -> None:
         """One step for every session with work (``finishing_only``: every session with a
         final queued): its next full chunk or its final tail, decoded together with the
         other sessions' steps, or the result of a job that is done."""
@@ -217,11 +291,7 @@ class StreamingRecognizer:
             jobs = pending[session]
             while jobs:
                 job = jobs[0]
-                if session._closed:
-                    jobs.popleft()
-                    _settle(job.future, error=EngineClosedError("the session was closed"))
-                    continue
-                if job.utterance in session._discarded:
+                if job.discarded:
                     jobs.popleft()
                     self._complete(job, [], 0.0)
                     continue
@@ -260,18 +330,17 @@ class StreamingRecognizer:
                 jobs.popleft()
                 if not jobs:
                     del pending[job.session]
-            if step.final and job.session._utterance is step.utt:
-                job.session._utterance = None
+            if step.final and self._records.get(job.session) is step.utt:
+                del self._records[job.session]
             if ok:
                 self._complete(job, step.utt.tokens, step.utt.compute_ms)
 
     def _utterance_for(self, job: _Job) -> "_Utterance | None":
         """The session's decoding progress for ``job``'s utterance, started if new."""
-        session = job.session
-        utt = session._utterance
+        utt = self._records.get(job.session)
         if utt is None or utt.number != job.utterance:
             utt = _Utterance(job.utterance, None)
-            session._utterance = utt
+            self._records[job.session] = utt
         if utt.state is None:
             try:
                 utt.state = self._decoder.new_state()
@@ -363,20 +432,24 @@ class StreamingSession:
     """One speaker's utterances on a ``StreamingRecognizer`` (see ``tingxie.engine.interface.Session``).
 
     Thread-safe: ``feed``/``finish``/``reset`` may be called from any thread. Audio is
-    cut into the decoder's chunk size here; the decoder state lives on the worker.
+    cut into the decoder's chunk size here; the decoder state lives on the worker, which
+    learns of everything (audio, reset, close) through its queue, in call order. Audio fed
+    before a ``reset`` is not decoded into any later utterance.
     """
 
     def __init__(self, recognizer: StreamingRecognizer) -> None:
         self._recognizer = recognizer
+        self._id = recognizer._new_session_id()
         self._chunk = recognizer.decoder.chunk_samples
         self._lock = threading.Lock()
         self._pending = np.empty(0, dtype=np.int16)
         self._samples = 0  # samples fed into the current utterance
         self._number = 0  # current utterance
         self._closed = False
-        # Touched by the worker only (and read by it): decoding progress, discarded utterances.
-        self._utterance: _Utterance | None = None
-        self._discarded: set[int] = set()
+        # Tells the worker to forget the session on ``close``, or when a session that was
+        # never closed is collected (its decoder state would otherwise stay on the worker).
+        self._forget = weakref.finalize(self, recognizer._forget, self._id)
+        self._forget.atexit = False
 
     @property
     def audio_ms(self) -> float:
@@ -408,15 +481,19 @@ class StreamingSession:
 
     def reset(self) -> None:
         with self._lock:
-            self._discarded.add(self._number)
+            if not self._closed:
+                self._recognizer._reset(self._id, self._number)
             self._number += 1
             self._pending = np.empty(0, dtype=np.int16)
             self._samples = 0
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             self._pending = np.empty(0, dtype=np.int16)
+        self._forget()  # once: the finalizer is dead after this call
 
     def _check_open(self) -> None:
         if self._closed:
@@ -433,6 +510,6 @@ class StreamingSession:
         closed."""
         future: Future[Result] = Future()
         audio_ms = samples * 1000.0 / SAMPLE_RATE
-        job = _Job(self, self._number, chunks, tail, future, submitted, audio_ms)
+        job = _Job(self._id, self._number, chunks, tail, future, submitted, audio_ms)
         self._recognizer._submit(job)
         return future
