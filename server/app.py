@@ -1,10 +1,12 @@
-"""The websockets server: a thin I/O adapter around ``tingxie.server.protocol``.
+"""The websockets server: a thin I/O adapter around the protocols of ``tingxie.server.protocols``.
 
-One port serves the WebSocket endpoint ``/ws/asr`` and the HTTP pages ``/``, ``/health``,
-``/stats``, ``/test``. Each connection has a reader (client messages to protocol actions;
-engine calls return futures at once) and a writer that sends replies in order, awaiting
-engine results as it reaches them. Neither ever waits on inference while holding up
-another connection: a stalled client fills only its own bounded reply queue.
+One port serves the WebSocket endpoints of a ``Router`` (by default the seed protocol on
+``/ws/asr``) and the HTTP pages ``/``, ``/health``, ``/stats``, ``/test``. A handshake's
+path picks the protocol; each connection gets its own state machine from that protocol's
+factory and is driven the same way whatever the protocol: a reader (client messages to
+protocol actions; engine calls return futures at once) and a writer that sends replies in
+order, awaiting engine results as it reaches them. Neither ever waits on inference while
+holding up another connection: a stalled client fills only its own bounded reply queue.
 """
 
 from __future__ import annotations
@@ -25,36 +27,33 @@ from websockets.http11 import Request, Response
 
 from tingxie.engine.errors import EngineError
 from tingxie.engine.handle import EngineHandle, EngineState
-from tingxie.engine.interface import Result, Session
+from tingxie.engine.interface import SAMPLE_RATE, Result, Session
 
 from . import handshake
 from .config import ServerConfig
 from .errors import ServerError
-from .protocol import (
+from .protocols import seed
+from .protocols.base import (
     Action,
     BeginUtterance,
     ConnectionProtocol,
+    Counted,
     Discard,
-    ErrorMessage,
     Feed,
     Finish,
     IgnoredAudio,
+    Outgoing,
     Reply,
-    ServerMessage,
 )
+from .router import Router, default_router, normalize_path
 from .stats import ServerStats
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAME = "Tingxie ASR service"
-WS_PATH = "/ws/asr"
-ENDPOINTS = {
-    "websocket": WS_PATH,
-    "info": "/",
-    "health": "/health",
-    "stats": "/stats",
-    "test": "/test",
-}
+PAGES = {"info": "/", "health": "/health", "stats": "/stats", "test": "/test"}
+"""The HTTP pages beside the WebSocket endpoints, by the name ``/`` lists them under."""
+ENDPOINTS = {"websocket": seed.PATH, **PAGES}
 
 ConnectionsListener = Callable[[int], None]
 """Called with the number of open WebSocket connections whenever it changes (on the
@@ -77,7 +76,6 @@ class _Pending:
     future: "asyncio.Future[Result]"
     final: bool
     report: bool
-    audio_ms: float
     stop_at: float = 0.0  # monotonic time the client's stop arrived (finals)
 
 
@@ -87,20 +85,19 @@ class _Close:
     reason: str
 
 
-_Item = Union[ServerMessage, _Pending, _Close]
+_Item = Union[Outgoing, _Pending, _Close]
 
 
 class _Connection:
     """One WebSocket client: its protocol state, engine session and reply queue."""
 
-    def __init__(self, server: "AsrServer", ws: ServerConnection) -> None:
+    def __init__(
+        self, server: "AsrServer", ws: ServerConnection, protocol: ConnectionProtocol
+    ) -> None:
         self.server = server
         self.ws = ws
         config = server.config
-        self.protocol = ConnectionProtocol(
-            max_message_bytes=config.max_message_bytes,
-            max_utterance_s=config.max_utterance_s,
-        )
+        self.protocol = protocol
         self.outbox: asyncio.Queue[_Item] = asyncio.Queue(maxsize=config.max_pending_replies)
         self.session: Optional[Session] = None
         self._session_owner: Any = None  # the recognizer the session came from
@@ -173,7 +170,7 @@ class _Connection:
                 self.server.stats.audio_received(len(action.pcm))
                 await self._put(
                     _Pending(action.utterance, self._wrap(future), final=False,
-                             report=action.report, audio_ms=len(action.pcm) / 32.0)
+                             report=action.report)
                 )
             elif isinstance(action, Finish):
                 await self._finish(action)
@@ -199,7 +196,7 @@ class _Connection:
             future.set_exception(exc)
         await self._put(
             _Pending(action.utterance, self._wrap(future), final=True, report=True,
-                     audio_ms=0.0, stop_at=stop_at)
+                     stop_at=stop_at)
         )
 
     async def _ensure_session(self) -> bool:
@@ -255,7 +252,7 @@ class _Connection:
                     break
                 self._sent(message, item)
 
-    async def _messages_for(self, item: _Item) -> list[ServerMessage]:
+    async def _messages_for(self, item: _Item) -> list[Outgoing]:
         if not isinstance(item, _Pending):
             return [item]
         try:
@@ -274,11 +271,12 @@ class _Connection:
             item.utterance, result.text, result.confidence, result.processing_time_ms)
         return [] if partial is None else [partial]
 
-    def _sent(self, message: ServerMessage, item: _Item) -> None:
+    def _sent(self, message: Outgoing, item: _Item) -> None:
         stats = self.server.stats
-        if isinstance(message, ErrorMessage):
+        counted = self.protocol.counts_as(message)
+        if counted is Counted.ERROR:
             stats.error_sent()
-        elif isinstance(item, _Pending) and item.final and getattr(message, "mode", "") == "final":
+        elif counted is Counted.FINAL and isinstance(item, _Pending) and item.final:
             stats.final_sent((time.monotonic() - item.stop_at) * 1000.0)
 
 
@@ -286,7 +284,10 @@ class AsrServer:
     """The service on the running event loop. ``await start()``, later ``await shutdown()``.
 
     ``handle`` gives the model (sessions open once it is ``READY``); ``on_connections`` is
-    told the number of open WebSocket connections whenever it changes.
+    told the number of open WebSocket connections whenever it changes. ``routes`` says
+    which protocol each WebSocket path speaks (``default_router()``: the seed protocol on
+    ``/ws/asr``); ``max_connections`` counts the connections of every path together.
+    Raises ``ServerError`` if a route takes the path of an HTTP page.
     """
 
     def __init__(
@@ -295,9 +296,14 @@ class AsrServer:
         config: ServerConfig,
         *,
         on_connections: Optional[ConnectionsListener] = None,
+        routes: Optional[Router] = None,
     ) -> None:
         self.handle = handle
         self.config = config
+        self.routes = default_router() if routes is None else routes
+        taken = sorted(set(self.routes) & set(PAGES.values()))
+        if taken:
+            raise ServerError(f"{', '.join(taken)} is an HTTP page, not a WebSocket path")
         self.stats = ServerStats()
         self._on_connections = on_connections
         self._server: Optional[Server] = None
@@ -389,14 +395,22 @@ class AsrServer:
         assert task is not None
         self._handlers.add(task)
         self.stats.connection_accepted()
-        connection = _Connection(self, ws)
-        log.info("client %s connected (%d open)", connection.peer, self.active_connections)
         try:
+            connection = _Connection(self, ws, self._protocol_for(ws))
+            log.info("client %s connected (%d open)", connection.peer, self.active_connections)
             await connection.run()
         finally:
             self._handlers.discard(task)
             self._release(ws)
-            log.info("client %s left (%d open)", connection.peer, self.active_connections)
+            log.info("client %s left (%d open)", ws.remote_address, self.active_connections)
+
+    def _protocol_for(self, ws: ServerConnection) -> ConnectionProtocol:
+        # Matched again rather than remembered from the handshake: nothing to keep per socket.
+        request = ws.request
+        factory = None if request is None else self.routes.match(_route_path(request))
+        if factory is None:  # cannot happen: _process_request admits routed paths only
+            raise ServerError("a WebSocket was admitted on a path without a protocol")
+        return factory(self.config)
 
     def _reserve(self, ws: ServerConnection) -> None:
         self._slots.add(ws)
@@ -428,9 +442,9 @@ class AsrServer:
         """Runs on the loop, synchronously: checking and reserving a slot here is atomic,
         so simultaneous handshakes can never exceed ``max_connections``."""
         url = urlsplit(request.path)
-        path = url.path.rstrip("/") or "/"
+        path = normalize_path(url.path)
         headers = request.headers
-        if path == WS_PATH:
+        if self.routes.match(path) is not None:
             if not handshake.is_websocket_upgrade(headers):
                 return None  # websockets answers 426 Upgrade Required
             origin = headers.get("Origin")
@@ -479,7 +493,7 @@ class AsrServer:
             "model": status.model,
             "model_state": status.state.value,
             "endpoints": ENDPOINTS,
-            "audio": {"sample_rate": 16000, "channels": 1, "format": "pcm_s16le",
+            "audio": {"sample_rate": SAMPLE_RATE, "channels": 1, "format": "pcm_s16le",
                       "transport": "base64 in JSON, or binary frames"},
             "token_required": self.config.token is not None,
         }
@@ -527,6 +541,10 @@ class AsrServer:
         if self._page is None:
             self._page = resources.files("tingxie.server.static").joinpath("test.html").read_bytes()
         return self._page
+
+
+def _route_path(request: Request) -> str:
+    return normalize_path(urlsplit(request.path).path)
 
 
 def _bind_error(host: str, port: int, exc: OSError) -> str:

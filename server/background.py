@@ -12,6 +12,7 @@ from tingxie.engine.handle import EngineHandle
 from .app import AsrServer, ConnectionsListener
 from .config import ServerConfig
 from .errors import ServerError
+from .protocols import seed
 from .stats import StatsSnapshot
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class BackgroundServer:
 
     @property
     def ws_url(self) -> str:
-        return "ws" + self.url[len("http"):] + "/ws/asr"
+        """``ws://host:port/ws/asr``: the seed protocol's endpoint."""
+        return "ws" + self.url[len("http"):] + seed.PATH
 
     @property
     def port(self) -> int:

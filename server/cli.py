@@ -14,6 +14,7 @@ from tingxie.engine.handle import EngineHandle
 from .app import AsrServer
 from .config import ServerConfig
 from .errors import ServerError
+from .protocols import seed
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +44,8 @@ async def _serve(handle: EngineHandle, config: ServerConfig) -> int:
     server = AsrServer(handle, config)
     try:
         await server.start()
-        log.info("serving on %s (WebSocket %s/ws/asr); Ctrl+C to stop",
-                 server.url, server.url.replace("http", "ws", 1))
+        log.info("serving on %s (WebSocket %s%s); Ctrl+C to stop",
+                 server.url, server.url.replace("http", "ws", 1), seed.PATH)
         await stop.wait()
         log.info("shutting down")
         await server.shutdown()

@@ -15,8 +15,8 @@ class ServerError(Exception):
 class ProtocolError(ServerError):
     """A client message the service does not accept.
 
-    ``code`` is the ``code`` of the ``error`` message sent back (see ``tingxie.server.protocol.ErrorCode``),
-    ``message`` its text.
+    ``code`` is the ``code`` of the ``error`` message sent back (the seed protocol's are
+    ``tingxie.server.protocols.seed_messages.ErrorCode``), ``message`` its text.
     """
 
     def __init__(self, code: int, message: str) -> None:

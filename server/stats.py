@@ -1,4 +1,10 @@
-"""Counters behind ``/stats``. Updated on the server's event loop, readable from any thread."""
+"""Counters behind ``/stats``. Updated on the server's event loop, readable from any thread.
+
+The adapter (``tingxie.server.app``) reports what every connection does, whatever its
+protocol: connections accepted and refused, audio fed to the engine and audio ignored,
+errors sent, and each final with its latency from the client's stop. Nothing is ever reset:
+the counts are since the service started.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
+
+from .protocols.base import PCM_BYTES_PER_SECOND
 
 LATENCY_WINDOW = 1000
 """Release-to-final latencies kept for the percentiles (the most recent ones)."""
@@ -106,7 +114,7 @@ class ServerStats:
                 total_connections=self.total,
                 refused_connections=self.refused,
                 utterances=self.utterances,
-                audio_seconds=self.audio_bytes / 32000.0,
+                audio_seconds=self.audio_bytes / PCM_BYTES_PER_SECOND,
                 ignored_audio_messages=self.ignored_audio,
                 errors_sent=self.errors,
                 latency_p50_ms=percentile(latencies, 50),

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.client import ClientConnection, connect
 
-from tingxie.server.protocol import ServerMessage, parse_server_message
+from tingxie.server.protocols.seed_messages import ServerMessage, parse_server_message
 
 T = TypeVar("T")
 TIMEOUT = 10.0

@@ -17,7 +17,7 @@ from tingxie.server.background import BackgroundServer
 from tingxie.server.config import ServerConfig
 
 from .client import recv, run
-from .test_protocol import client_messages
+from .strategies import client_messages
 
 MAX_BYTES = 4096
 

@@ -13,7 +13,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_server_modules_import_without_qt_or_torch() -> None:
     code = (
         "import sys, logging\n"
-        "import server, server.protocol, server.app, server.background, server.cli, server.stats\n"
+        "import tingxie.server.protocols.base, tingxie.server.protocols.seed\n"
+        "import tingxie.server.protocols.seed_messages, tingxie.server.router\n"
+        "import tingxie.server.app, tingxie.server.background, tingxie.server.cli\n"
+        "import tingxie.server.stats\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'torch', 'funasr')]\n"
         "assert not bad, bad\n"
         "assert not logging.getLogger().handlers, 'logging configured at import'\n"

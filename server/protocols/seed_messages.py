@@ -1,11 +1,9 @@
-"""The ``/ws/asr`` protocol, without I/O.
+"""The seed protocol's messages (``/ws/asr``), parsed and serialized, without I/O.
 
-Client messages (``str`` JSON or ``bytes`` of raw PCM) are parsed into typed messages;
-server messages are typed values serialized in the seed service's field layout.
-``ConnectionProtocol`` is the per-connection state machine: it takes what a client sent
-and returns the ordered ``Action``s the I/O adapter (``tingxie.server.app``) must carry out —
-messages to send and engine calls whose results come back later through
-``partial_ready`` / ``final_ready`` / ``engine_failed``.
+Client messages (``str`` JSON or ``bytes`` of raw PCM) parse into ``Control`` or ``Audio``;
+server messages are typed values serialized in the seed service's field layout. Bad client
+input raises ``ProtocolError`` with an ``ErrorCode``. The state machine that answers them
+is ``tingxie.server.protocols.seed``.
 
 Wire format (compatible with the seed service)::
 
@@ -16,8 +14,6 @@ Wire format (compatible with the seed service)::
     server -> {"type": "result", "mode": "partial"|"final", "text": "...", "timestamp": ...,
                "confidence": 0.93, "processing_time_ms": 12.5}
     server -> {"type": "error", "code": 400, "message": "...", "timestamp": ...}
-
-Error codes are the members of ``ErrorCode``.
 """
 
 from __future__ import annotations
@@ -26,34 +22,26 @@ import base64
 import binascii
 import enum
 import json
-import time
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Union
 
-from .errors import ProtocolError
+from ..errors import ProtocolError
+from .base import PCM_BYTES_PER_SECOND
 
 __all__ = [
     "Audio",
+    "ClientMessage",
     "Command",
     "Control",
     "ErrorCode",
     "ErrorMessage",
     "ProtocolError",
     "ResultMessage",
+    "ServerMessage",
     "StatusMessage",
     "parse_client_message",
     "parse_server_message",
-    "ConnectionProtocol",
-    "Reply",
-    "BeginUtterance",
-    "Feed",
-    "Finish",
-    "Discard",
-    "IgnoredAudio",
 ]
-
-SAMPLE_RATE = 16000
-BYTES_PER_SECOND = SAMPLE_RATE * 2
 
 
 class ErrorCode(enum.IntEnum):
@@ -80,9 +68,6 @@ class ErrorCode(enum.IntEnum):
 MAX_NESTING = 32
 """JSON nested deeper than this is refused before it reaches the parser's recursion limit."""
 
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 # --- client messages ------------------------------------------------------------------
@@ -161,7 +146,7 @@ class Audio:
 
     @property
     def seconds(self) -> float:
-        return len(self.pcm) / BYTES_PER_SECOND
+        return len(self.pcm) / PCM_BYTES_PER_SECOND
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> "Audio":
@@ -390,224 +375,3 @@ def _str(value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected str, got {value!r}")
     return value
-
-
-# --- the per-connection state machine -------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Reply:
-    """Send this message now (after everything queued before it)."""
-
-    message: ServerMessage
-
-
-@dataclass(frozen=True)
-class BeginUtterance:
-    """A new utterance starts: make sure an engine session is open."""
-
-    utterance: int
-
-
-@dataclass(frozen=True)
-class Feed:
-    """Feed ``pcm`` to the engine session; pass the result to ``partial_ready`` in queue
-    order. ``report`` False: the result must not produce a reply (another reply answers
-    that audio message)."""
-
-    utterance: int
-    pcm: bytes
-    report: bool = True
-
-
-@dataclass(frozen=True)
-class Finish:
-    """End the utterance in the engine; pass the result to ``final_ready`` in queue order."""
-
-    utterance: int
-
-
-@dataclass(frozen=True)
-class Discard:
-    """Discard the utterance in progress in the engine (``Session.reset``)."""
-
-    utterance: int
-
-
-@dataclass(frozen=True)
-class IgnoredAudio:
-    """Audio that arrived outside start...stop, ignored without reply (for ``/stats``)."""
-
-    nbytes: int
-
-
-Action = Union[Reply, BeginUtterance, Feed, Finish, Discard, IgnoredAudio]
-
-
-class State(enum.Enum):
-    IDLE = "idle"
-    RECORDING = "recording"
-
-
-class ConnectionProtocol:
-    """What one connection answers, in order, with no I/O.
-
-    Feed it every client message with ``receive``; carry out the returned actions in
-    order. Results of ``Feed``/``Finish`` actions must be handed back in the same order
-    the actions were returned (``partial_ready``/``final_ready``/``engine_failed``): the
-    adapter queues them behind the replies emitted before them, so replies go out in the
-    order of the messages that caused them.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_message_bytes: int = 1 << 20,
-        max_utterance_s: float = 300.0,
-        clock_ms: Callable[[], int] = _now_ms,
-    ) -> None:
-        self.max_message_bytes = max_message_bytes
-        self.max_utterance_bytes = int(max_utterance_s * SAMPLE_RATE) * 2
-        self._clock_ms = clock_ms
-        self.state = State.IDLE
-        self._utterance = 0  # number of the current (or last) utterance
-        self._fed = 0  # bytes of the current utterance fed to the engine
-        self._over_limit_told = False
-        self._discarded: set[int] = set()
-        self._last_partial: tuple[int, str] = (0, "")
-
-    # --- messages -----------------------------------------------------------------
-    def connected(self) -> list[Action]:
-        return [Reply(self._status("connected"))]
-
-    def receive(self, data: str | bytes, *, engine_ready: bool = True) -> list[Action]:
-        """Actions answering one client message. Never raises for any input.
-
-        ``engine_ready`` is whether the model is loaded (``start`` is refused with 503
-        otherwise).
-        """
-        try:
-            message = parse_client_message(data, self.max_message_bytes)
-        except ProtocolError as exc:
-            return [Reply(self._error(exc.code, exc.message))]
-        if isinstance(message, Audio):
-            return self._audio(message)
-        if message.command is Command.START:
-            return self._start(engine_ready)
-        if message.command is Command.STOP:
-            return self._stop()
-        return self._reset()
-
-    def close(self) -> list[Action]:
-        """The connection is about to close (idle timeout, server shutdown): finish the
-        utterance in flight so its final is delivered."""
-        if self.state is State.RECORDING:
-            self.state = State.IDLE
-            return [Finish(self._utterance)]
-        return []
-
-    def engine_lost(self) -> list[Action]:
-        """The engine refused a call (closed, e.g. the model is being replaced): the
-        utterance ends here. The client is told why and, if it was recording, gets the final
-        with the text recognised so far, so nothing already shown to it is lost."""
-        actions: list[Action] = [Reply(self._error(
-            ErrorCode.MODEL_NOT_READY,
-            "the model was stopped or replaced: this utterance ends here; send start again",
-        ))]
-        if self.state is State.RECORDING:
-            last_utterance, last_text = self._last_partial
-            text = last_text if last_utterance == self._utterance else ""
-            actions.append(Reply(self.final_ready(self._utterance, text, 0.0, 0.0)))
-        self.state = State.IDLE
-        self._discarded.add(self._utterance)
-        return actions
-
-    def _start(self, engine_ready: bool) -> list[Action]:
-        if self.state is State.RECORDING:
-            return [Reply(self._status("already recording"))]
-        if not engine_ready:
-            return [Reply(self._error(ErrorCode.MODEL_NOT_READY,
-                                      "the model is not loaded yet; try again shortly"))]
-        self.state = State.RECORDING
-        self._utterance += 1
-        self._fed = 0
-        self._over_limit_told = False
-        return [BeginUtterance(self._utterance), Reply(self._status("recording started"))]
-
-    def _stop(self) -> list[Action]:
-        if self.state is not State.RECORDING:
-            return [Reply(self._error(ErrorCode.NOT_RECORDING,
-                                      "stop without start: not recording"))]
-        self.state = State.IDLE
-        return [Reply(self._status("recording stopped")), Finish(self._utterance)]
-
-    def _reset(self) -> list[Action]:
-        if self.state is not State.RECORDING:
-            return [Reply(self._status("reset"))]
-        self.state = State.IDLE
-        self._discarded.add(self._utterance)
-        return [Discard(self._utterance), Reply(self._status("reset: utterance discarded"))]
-
-    def _audio(self, audio: Audio) -> list[Action]:
-        if self.state is not State.RECORDING:
-            return [IgnoredAudio(len(audio.pcm))]
-        room = self.max_utterance_bytes - self._fed
-        if len(audio.pcm) <= room:
-            self._fed += len(audio.pcm)
-            return [Feed(self._utterance, audio.pcm)]
-        actions: list[Action] = []
-        if room > 0:
-            self._fed += room
-            actions.append(Feed(self._utterance, audio.pcm[:room], report=False))
-        if not self._over_limit_told:
-            self._over_limit_told = True
-            seconds = self.max_utterance_bytes / BYTES_PER_SECOND
-            actions.append(Reply(self._error(
-                ErrorCode.TOO_LARGE,
-                f"utterance longer than {seconds:g} s: further audio is dropped until stop",
-            )))
-        return actions
-
-    # --- engine results -------------------------------------------------------------
-    def partial_ready(
-        self, utterance: int, text: str, confidence: float, processing_time_ms: float
-    ) -> ResultMessage | None:
-        """The partial to send for a ``Feed``'s result, or None (text unchanged, or the
-        utterance was discarded)."""
-        if utterance in self._discarded:
-            return None
-        last_utterance, last_text = self._last_partial
-        previous = last_text if last_utterance == utterance else ""
-        if text == previous:
-            return None
-        self._last_partial = (utterance, text)
-        return ResultMessage("partial", text, self._clock_ms(), confidence, processing_time_ms)
-
-    def final_ready(
-        self, utterance: int, text: str, confidence: float, processing_time_ms: float
-    ) -> ResultMessage:
-        """The final to send for a ``Finish``'s result."""
-        self._last_partial = (utterance, "")
-        return ResultMessage("final", text, self._clock_ms(), confidence, processing_time_ms)
-
-    def engine_failed(self, utterance: int, reason: str, final: bool) -> list[ServerMessage]:
-        """What to send when a ``Feed`` or ``Finish`` failed in the engine. A failed
-        ``Finish`` still yields a final (the text recognised so far) after the error, so a
-        client waiting for its final is not left hanging."""
-        messages: list[ServerMessage] = [
-            self._error(ErrorCode.RECOGNITION_FAILED, f"recognition failed: {reason}")
-        ]
-        if final:
-            last_utterance, last_text = self._last_partial
-            text = last_text if last_utterance == utterance else ""
-            messages.append(self.final_ready(utterance, text, 0.0, 0.0))
-        return messages
-
-    def idle_timeout(self, seconds: float) -> ErrorMessage:
-        return self._error(ErrorCode.IDLE_TIMEOUT, f"no message for {seconds:g} s: closing")
-
-    def _status(self, message: str) -> StatusMessage:
-        return StatusMessage(200, message, self._clock_ms())
-
-    def _error(self, code: int, message: str) -> ErrorMessage:
-        return ErrorMessage(int(code), message, self._clock_ms())
