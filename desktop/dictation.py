@@ -258,12 +258,22 @@ class Dictation:
             elif utterance is not None:
                 # A hand-off (sinks return at once): the history is written on its own thread.
                 if self._sink is not None:
-                    self._sink.deliver(utterance)
+                    self._deliver(self._sink, utterance)
             else:
                 self._events.partial("")
             if self._listening is None and not self._finishing:
                 self._set_state(DictationState.IDLE)
             self._settled.notify_all()
+
+    def _deliver(self, sink: ResultSink, utterance: FinalUtterance) -> None:
+        """A sink that raises (a bare one, not a ``FanOut``) is a problem, not an exception
+        out of the engine's callback: that would skip the state change to IDLE and leave
+        the window in FINISHING, with no final left to give up."""
+        try:
+            sink.deliver(utterance)
+        except Exception as exc:  # noqa: BLE001 - reported; the dictation goes on
+            log.error("result sink %s failed; the text: %s", sink.name, utterance.text)
+            self._events.problem(Problem(ProblemKind.DELIVERY_FAILED, f"{sink.name}: {exc}"))
 
     # --- housekeeping --------------------------------------------------------------------
     def tick(self) -> None:

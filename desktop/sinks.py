@@ -64,9 +64,6 @@ class FanOut:
                 log.exception("closing result sink %s failed", sink.name)
 
 
-_STOP = object()
-
-
 class HistorySink:
     """A ``ResultSink`` appending to a ``History`` (with its fsync) on its own writer thread.
 
@@ -75,7 +72,9 @@ class HistorySink:
     the text is safe on disk (typing it into another application): they get each utterance
     on the writer thread once its line is written — or could not be, since then they hold
     the only copy. ``close`` writes everything queued before it returns (waiting up to
-    ``close_timeout_s``; lines still unwritten then are logged), then closes ``then``.
+    ``close_timeout_s``; the lines still unwritten then are logged, text included), then
+    closes ``then``. ``deliver`` after ``close`` (a final later than the dictation waited
+    for) raises ``OSError``, the line logged, text included.
     """
 
     name = "history"
@@ -95,6 +94,7 @@ class HistorySink:
         self._queue: queue.Queue[FinalUtterance | None] = queue.Queue()
         self._idle = threading.Condition()
         self._pending = 0
+        self._writing: FinalUtterance | None = None  # the line the writer is on
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="tingxie-history", daemon=True)
         self._thread.start()
@@ -102,6 +102,8 @@ class HistorySink:
     def deliver(self, utterance: FinalUtterance) -> None:
         with self._idle:
             if self._closed:
+                log.error("history line not written (the history is closed): %s",
+                          utterance.to_json())
                 raise OSError("the history is closed")
             self._pending += 1
         self._queue.put(utterance)
@@ -119,21 +121,30 @@ class HistorySink:
         self._queue.put(None)
         self._thread.join(self._close_timeout_s)
         if self._thread.is_alive():
-            log.warning(
+            # The disk hangs and the process is about to exit: the log keeps the text.
+            with self._queue.mutex:
+                waiting = [u for u in self._queue.queue if u is not None]
+            writing = self._writing
+            unwritten = ([writing] if writing is not None else []) + waiting
+            log.error(
                 "the history is still writing after %s s: %d line(s) may be lost",
                 self._close_timeout_s,
-                self._pending,
+                len(unwritten),
             )
+            for utterance in unwritten:
+                log.error("history line not written: %s", utterance.to_json())
             return
         self._then.close()
 
     def _run(self) -> None:
         while (utterance := self._queue.get()) is not None:
+            self._writing = utterance
             try:
                 self.history.append(utterance)
             except Exception as exc:  # noqa: BLE001 - OSError, or a bug: the writer goes on
                 log.error("history line not written: %s (%s)", utterance.to_json(), exc)
                 self._on_problem(Problem(ProblemKind.HISTORY_FAILED, str(exc)))
+            self._writing = None
             self._then.deliver(utterance)
             with self._idle:
                 self._pending -= 1

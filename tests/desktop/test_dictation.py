@@ -22,7 +22,7 @@ from tingxie.desktop.dictation import (
 )
 from tingxie.desktop.history import FinalUtterance, History
 from tingxie.desktop.microphone import MicrophoneConfig, MicrophoneSupervisor
-from tingxie.desktop.sinks import FanOut, HistorySink
+from tingxie.desktop.sinks import FanOut, HistorySink, RecordingSink
 from tingxie.engine.fake import fake_recognizer, tone
 from tingxie.engine.handle import EngineHandle
 from tingxie.engine.interface import ModelInfo, Result
@@ -360,4 +360,29 @@ def test_the_final_callback_does_no_disk_io_on_the_inference_thread(tmp_path: Pa
     assert [u.text for u in history.read()] == ["四四", "二二"]
     assert set(history.threads) == {"tingxie-history"}
     neighbour.close()
+    recognizer.close()
+
+
+def test_a_bare_sink_that_raises_is_a_problem_and_the_dictation_goes_back_to_idle() -> None:
+    recognizer = fake_recognizer()
+    audio, events = FakeAudioSource(), Recorder()
+    mic = MicrophoneSupervisor(audio, events, config=MicrophoneConfig(stall_s=None))
+    broken = RecordingSink("typing", fail=RuntimeError("no focused window"))
+    d = Dictation(EngineHandle.ready(recognizer), mic, events, broken)
+    mic.start()
+    d.press()
+    audio.push(tone(0.2, 0.7))
+    d.release()
+    assert events.wait(lambda: DictationState.IDLE in events.states)
+    assert broken.threads == ["tingxie-inference"]
+    assert [p.kind for p in events.problems] == [ProblemKind.DELIVERY_FAILED]
+    assert "typing: no focused window" in events.problems[0].detail
+    broken.fail = None  # the next utterance works
+    d.press()
+    audio.push(tone(0.1, 0.7))
+    d.release()
+    assert broken.arrived.wait(5)
+    assert [u.text for u in broken.delivered] == ["二二"]
+    d.close()
+    assert broken.closed
     recognizer.close()

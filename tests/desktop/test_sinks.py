@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
+
+import pytest
 
 from tingxie.desktop.events import Problem, ProblemKind
 from tingxie.desktop.history import FinalUtterance, History
@@ -143,3 +146,36 @@ def test_deliver_after_close_is_refused(tmp_path: Path) -> None:
     fan_out.deliver(utterance("晚"))
     assert [p.kind for p in problems] == [ProblemKind.DELIVERY_FAILED]
     assert not (tmp_path / "h.jsonl").exists()
+
+
+def test_a_close_that_times_out_on_a_hung_disk_logs_the_unwritten_text(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    history = GatedHistory(tmp_path / "history.jsonl")
+    after = RecordingSink("typing")
+    sink = HistorySink(history, lambda p: None, then=[after], close_timeout_s=0.05)
+    for text in ("一", "二", "三"):
+        sink.deliver(utterance(text))
+    assert history.entered.wait(5)
+    with caplog.at_level(logging.ERROR, logger="tingxie.desktop.sinks"):
+        sink.close()  # gives up on the disk
+    logged = [r.getMessage() for r in caplog.records]
+    assert "3 line(s) may be lost" in logged[0]
+    for text in ("一", "二", "三"):  # the one being written and the two queued behind it
+        assert any(utterance(text).to_json() in m for m in logged[1:])
+    assert not after.closed  # still owed the lines
+    history.gate.set()
+    assert sink.drain(5)  # if the disk comes back before exit, they are still written
+    assert [u.text for u in history.read()] == ["一", "二", "三"]
+
+
+def test_a_final_delivered_after_close_is_refused_with_its_text_logged(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sink = HistorySink(History(tmp_path / "h.jsonl"), lambda p: None)
+    sink.close()
+    late = utterance("迟到")
+    with caplog.at_level(logging.ERROR, logger="tingxie.desktop.sinks"):
+        with pytest.raises(OSError):
+            sink.deliver(late)
+    assert any(late.to_json() in r.getMessage() for r in caplog.records)
