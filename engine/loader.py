@@ -1,25 +1,29 @@
-"""Turning a model spec (a name or a directory) into a loaded ``Recognizer``."""
+"""Turning a model spec (a name or a directory) into a loaded ``Recognizer``.
+
+Which runtime loads a model, and from which hub a named one is downloaded, is the entry of
+``backends.BACKENDS`` that ``models.resolve`` chose; this module only runs the steps.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from .backends import backend_named
 from .errors import ModelNotFoundError
 from .interface import DownloadProgress
 from .models import (
     DEFAULT_MODEL,
-    WHISPER,
     ModelLocation,
     huggingface_cache_root,
     modelscope_cache_root,
     not_found_message,
     resolve,
 )
-from .precision import DEFAULT_PRECISION, choose_precision
+from .precision import DEFAULT_PRECISION
 from .streaming import StreamingRecognizer
 
 
@@ -81,20 +85,8 @@ def fetch(
         return location
     if not config.allow_download:
         raise ModelNotFoundError(not_found_message(location, "downloading is turned off"))
-    if location.backend == WHISPER:
-        from .whisper_backend import download
-    else:
-        from .download import download
-
-    path = download(location, config.revision, env, progress)
-    return ModelLocation(
-        location.spec,
-        location.name,
-        path,
-        location.hub_id,
-        location.searched,
-        backend=location.backend,
-    )
+    path = backend_named(location.backend).download(location, config.revision, env, progress)
+    return replace(location, path=path)
 
 
 def load_recognizer(
@@ -106,28 +98,8 @@ def load_recognizer(
     Raises ``ModelNotFoundError`` / ``ModelDownloadError`` / ``ModelLoadError``.
     """
     location = fetch(config, progress)
-    assert location.path is not None
-    if location.backend == WHISPER:
-        from . import whisper_backend
-
-        return StreamingRecognizer(
-            whisper_backend.load(
-                location.path,
-                name=location.name,
-                device=config.device,
-                threads=config.threads,
-                language=config.language,
-            )
-        )
-    from . import funasr_backend
-
-    decoder = funasr_backend.load(
-        location.path,
-        name=location.name,
-        device=config.device,
-        threads=config.threads,
-        precision=choose_precision(config.precision, config.device),
-    )
+    assert location.path is not None  # fetch returns a location on disk
+    decoder = backend_named(location.backend).load(location.path, location.name, config)
     return StreamingRecognizer(decoder, batching=config.batching)
 
 

@@ -8,7 +8,8 @@ conversions on Hugging Face), or a local directory. Names and ids are looked for
 in Tingxie's own model folders (e.g. ``models/`` beside the frozen executable) and the
 ModelScope cache (Whisper names: the Hugging Face cache), and are downloaded only when found
 nowhere. A directory is never turned into a download; its files say which backend loads it
-(``config.yaml`` + ``model.pt``: FunASR; ``model.bin`` + ``config.json``: Whisper).
+(the first entry of ``backends.BACKENDS`` whose ``detect`` claims it: ``config.yaml`` +
+``model.pt``: FunASR; ``model.bin`` + ``config.json``: Whisper).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
+from .backends import BACKENDS, FUNASR, WHISPER, Exists, backend_for_dir, backend_named
 from .errors import ModelNotFoundError
 
 DEFAULT_MODEL = "paraformer-zh-streaming"
@@ -34,9 +36,6 @@ FUNASR_NAMES: Mapping[str, str] = {
     "fsmn-vad": "iic/speech_fsmn_vad_zh-cn-16k-common-pytorch",
     "ct-punc": "iic/punc_ct-transformer_cn-en-common-vocab471067-large",
 }
-
-REQUIRED_FILES = ("config.yaml", "model.pt")
-"""A model directory in the ModelScope layout holds at least these."""
 
 # faster-whisper's CTranslate2 conversions (faster_whisper.utils._MODELS), by Tingxie name.
 WHISPER_NAMES: Mapping[str, str] = {
@@ -57,12 +56,6 @@ WHISPER_NAMES: Mapping[str, str] = {
     }.items()
 }
 
-CTRANSLATE2_FILES = ("model.bin", "config.json")
-"""A CTranslate2 (faster-whisper) model directory holds at least these (and no config.yaml)."""
-
-FUNASR = "funasr"
-WHISPER = "whisper"
-
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -77,7 +70,7 @@ class ModelLocation:
     hub_id: Optional[str]
     searched: tuple[Path, ...]
     download_to: Optional[Path] = None
-    backend: str = FUNASR  # which engine backend loads it: FUNASR or WHISPER
+    backend: str = FUNASR  # the name of the entry of backends.BACKENDS that loads it
 
 
 def modelscope_cache_root(environ: Mapping[str, str], home: Path) -> Path:
@@ -109,22 +102,24 @@ def looks_like_path(spec: str) -> bool:
     )
 
 
-def is_model_dir(path: Path, exists: Callable[[Path], bool]) -> bool:
-    return all(exists(path / f) for f in REQUIRED_FILES)
+def is_model_dir(path: Path, exists: Exists) -> bool:
+    """A FunASR model directory (the ModelScope layout)."""
+    return backend_named(FUNASR).detect(path, exists)
 
 
-def is_ctranslate2_dir(path: Path, exists: Callable[[Path], bool]) -> bool:
+def is_ctranslate2_dir(path: Path, exists: Exists) -> bool:
     """A CTranslate2 model directory (what faster-whisper loads), not a FunASR one."""
-    return all(exists(path / f) for f in CTRANSLATE2_FILES) and not exists(path / "config.yaml")
+    return backend_named(WHISPER).detect(path, exists)
 
 
-def backend_of_dir(path: Path, exists: Callable[[Path], bool]) -> Optional[str]:
-    """Which backend loads the model directory ``path``, from its files; None if neither."""
-    if is_model_dir(path, exists):
-        return FUNASR
-    if is_ctranslate2_dir(path, exists):
-        return WHISPER
-    return None
+def backend_of_dir(path: Path, exists: Exists) -> Optional[str]:
+    """The name of the backend that loads the model directory ``path``; None if none does."""
+    backend = backend_for_dir(path, exists)
+    return backend.name if backend else None
+
+
+def _layouts() -> str:
+    return " or ".join(f"{', '.join(b.model_files)} ({b.layout})" for b in BACKENDS)
 
 
 def resolve(
@@ -132,7 +127,7 @@ def resolve(
     *,
     model_dirs: Sequence[Path],
     cache_root: Path,
-    exists: Callable[[Path], bool],
+    exists: Exists,
     hf_cache_root: Optional[Path] = None,
     list_dir: Callable[[Path], Sequence[Path]] = lambda _: (),
 ) -> ModelLocation:
@@ -155,15 +150,12 @@ def resolve(
         if not exists(as_path):
             raise ModelNotFoundError(
                 f"model directory {as_path} does not exist. Give an existing folder that "
-                f"holds {', '.join(REQUIRED_FILES)} (FunASR) or {', '.join(CTRANSLATE2_FILES)} "
-                f"(faster-whisper), or a model name such as {DEFAULT_MODEL}."
+                f"holds {_layouts()}, or a model name such as {DEFAULT_MODEL}."
             )
         backend = backend_of_dir(as_path, exists)
         if backend is None:
             raise ModelNotFoundError(
-                f"{as_path} is not a model directory: it must hold {', '.join(REQUIRED_FILES)} "
-                "(the layout of a ModelScope download) or "
-                f"{', '.join(CTRANSLATE2_FILES)} (a CTranslate2 Whisper model)."
+                f"{as_path} is not a model directory: it must hold {_layouts()}."
             )
         return ModelLocation(spec, as_path.name, as_path, None, (as_path,), backend=backend)
 
@@ -206,7 +198,7 @@ def _resolve_whisper(
     spec: str,
     model_dirs: Sequence[Path],
     hf_cache_root: Optional[Path],
-    exists: Callable[[Path], bool],
+    exists: Exists,
     list_dir: Callable[[Path], Sequence[Path]],
 ) -> ModelLocation:
     hub_id = WHISPER_NAMES[spec]
@@ -227,24 +219,11 @@ def _resolve_whisper(
 
 
 def not_found_message(location: ModelLocation, reason: str) -> str:
-    """The explanation a user gets when a named model is neither on disk nor downloadable."""
+    """The explanation a user gets when a named model is neither on disk nor downloadable:
+    ``reason``, the folders looked in, and how to install the model by hand."""
     looked = "\n".join(f"  - {p}" for p in location.searched)
-    target = location.download_to or (location.searched[-1] if location.searched else None)
-    if location.backend == WHISPER:
-        return (
-            f"model {location.spec!r} ({location.hub_id}) is not on this computer and could "
-            f"not be downloaded: {reason}\n"
-            f"Looked in:\n{looked}\n"
-            f"To install it by hand, download https://huggingface.co/{location.hub_id} "
-            "(all files: model.bin, config.json, tokenizer.json, vocabulary.txt, ...) into a "
-            "folder and pass it with --model DIR (or put it in Tingxie's models folder, named "
-            f"{location.spec})."
-        )
     return (
         f"model {location.spec!r} ({location.hub_id}) is not on this computer and could not "
         f"be downloaded: {reason}\n"
-        f"Looked in:\n{looked}\n"
-        f"To install it by hand, download https://www.modelscope.cn/models/{location.hub_id} "
-        f"(all files: config.yaml, model.pt, tokens.json, am.mvn, ...) into {target}, "
-        "or pass the folder with --model DIR."
+        f"Looked in:\n{looked}\n" + backend_named(location.backend).install_by_hand(location)
     )

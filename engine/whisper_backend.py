@@ -26,8 +26,9 @@ Confidence: each word gets ``exp(avg_logprob)`` of its segment, the geometric me
 probabilities Whisper gave the segment's tokens (word-level probabilities would need
 faster-whisper's word alignment, an extra pass that costs ~50 % more per decode).
 
-faster_whisper / ctranslate2 / huggingface_hub are imported inside functions only; this
-module imports nothing heavy (and never torch or funasr).
+faster_whisper / ctranslate2 are imported inside functions only; this module imports
+nothing heavy (and never torch or funasr). Downloading a model from Hugging Face is
+``tingxie.engine.download``'s, wired up in ``tingxie.engine.backends``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import math
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .backend import Token
-from .errors import ModelDownloadError, ModelLoadError
-from .interface import SAMPLE_RATE, DownloadProgress, ModelInfo
-from .models import ModelLocation, not_found_message
+from .errors import ModelLoadError
+from .interface import SAMPLE_RATE, ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -277,83 +277,3 @@ def load(
         precision="int8" if kind == "cpu" else "default",  # ctranslate2's compute types
     )
     return WhisperDecoder(model, info, language=lang)
-
-
-# --- downloading -------------------------------------------------------------------------
-
-# What faster-whisper itself fetches from a model repository.
-DOWNLOAD_PATTERNS = [
-    "config.json",
-    "preprocessor_config.json",
-    "model.bin",
-    "tokenizer.json",
-    "vocabulary.*",
-]
-
-
-def hub_endpoint(environ: Mapping[str, str]) -> str:
-    """The Hugging Face endpoint huggingface_hub would use (``HF_ENDPOINT`` wins)."""
-    endpoint = (environ.get("HF_ENDPOINT") or "").strip() or "https://huggingface.co"
-    return endpoint if "://" in endpoint else "https://" + endpoint
-
-
-def download(
-    location: ModelLocation,
-    revision: str | None,
-    environ: dict[str, str],
-    progress: DownloadProgress | None = None,
-    snapshot_download: Callable[..., str] | None = None,
-) -> Path:
-    """Download ``location.hub_id`` from Hugging Face into its cache; the model directory.
-
-    Checks first that the hub answers (seconds, not huggingface_hub's retries).
-    Raises ``ModelDownloadError`` with the explanation of ``not_found_message``.
-    """
-    from .download import check_reachable
-
-    assert location.hub_id is not None
-    if environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        raise ModelDownloadError(not_found_message(location, "HF_HUB_OFFLINE is set"))
-    endpoint = hub_endpoint(environ)
-    reason = check_reachable(endpoint)
-    if reason is not None:
-        raise ModelDownloadError(not_found_message(location, reason))
-    if snapshot_download is None:
-        try:
-            from huggingface_hub import snapshot_download as hub_snapshot_download
-        except ImportError as exc:
-            raise ModelDownloadError(
-                not_found_message(location, f"huggingface_hub is missing ({exc})")
-            ) from exc
-        snapshot_download = hub_snapshot_download
-    log.info("downloading model %s from %s", location.hub_id, endpoint)
-    try:
-        path = snapshot_download(
-            location.hub_id,
-            revision=revision,
-            endpoint=endpoint,
-            allow_patterns=DOWNLOAD_PATTERNS,
-            tqdm_class=_progress_class(progress, location.spec) if progress else None,
-        )
-    except Exception as exc:  # huggingface_hub raises many types; all mean "download failed"
-        raise ModelDownloadError(not_found_message(location, str(exc))) from exc
-    return Path(path)
-
-
-def _progress_class(progress: DownloadProgress, what: str) -> type:
-    """A tqdm class that reports huggingface_hub's byte counters to ``progress``."""
-    from tqdm.auto import tqdm  # type: ignore[import-untyped]
-
-    class _Progress(tqdm):  # type: ignore[misc]
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["disable"] = True  # no bar of its own; Tingxie shows progress
-            super().__init__(*args, **kwargs)
-            self._bytes = kwargs.get("unit") == "B"
-
-        def update(self, n: float | None = 1) -> bool | None:
-            self.n += n or 0
-            if self._bytes:
-                progress(what, int(self.n), int(self.total or 0))
-            return None
-
-    return _Progress
