@@ -3,17 +3,20 @@ test_funasr_backend.py)."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import tracemalloc
 from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 import pytest
 
+from tingxie.engine import streaming
 from tingxie.engine.errors import AudioFormatError, EngineClosedError, RecognitionError
 from tingxie.engine.fake import FakeDecoder, tone
-from tingxie.engine.streaming import StreamingRecognizer
+from tingxie.engine.streaming import StreamingRecognizer, StreamingSession
 
 
 @pytest.fixture
@@ -379,3 +382,204 @@ def test_a_worker_failure_mid_round_fails_the_final_instead_of_losing_it() -> No
         assert s.finish().result(timeout=10).text == "六六"
     finally:
         r.close()
+
+
+def in_order(futures: list[Future]) -> list[int]:
+    """Indexes of ``futures`` in the order they complete (from now on)."""
+    done: list[int] = []
+    for i, future in enumerate(futures):
+        future.add_done_callback(lambda _, i=i: done.append(i))
+    return done
+
+
+def worker_caught_up(r: StreamingRecognizer) -> None:
+    """Return once the worker has taken in everything queued so far (its queue is FIFO:
+    a new session's final is decoded after every earlier item was taken in)."""
+    barrier = r.open_session()
+    barrier.feed(tone(0.3, 0.3))
+    barrier.finish().result(timeout=10)
+    barrier.close()
+
+
+def test_a_reset_queued_behind_chunks_discards_exactly_those_chunks() -> None:
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
+    try:
+        s = r.open_session()
+        first = s.feed(tone(0.47, 1.2))  # two chunks: the worker holds the first in the gate
+        assert decoder.busy.wait(10)
+        queued = s.feed(tone(0.47, 0.6))
+        s.reset()
+        after = s.feed(tone(0.1, 0.6))
+        final = s.finish()
+        order = in_order([first, queued, after, final])
+        decoder.gate.set()
+        assert final.result(timeout=10).text == "二"  # none of the discarded 九s
+        assert [first.result().text, queued.result().text] == ["", ""]
+        assert order == [0, 1, 2, 3]
+        # the chunk in the gate, then 二's chunk and the final's (empty) tail: the rest of the
+        # discarded audio was never decoded
+        assert decoder.calls == 3
+    finally:
+        r.close()
+
+
+def test_a_reset_keeps_an_earlier_final_and_the_call_order() -> None:
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
+    try:
+        s = r.open_session()
+        first = s.feed(tone(0.3, 0.6))  # held in the gate
+        assert decoder.busy.wait(10)
+        earlier = s.finish()
+        doomed = s.feed(tone(0.47, 1.2))
+        s.reset()
+        s.reset()  # an utterance with no audio at all
+        after = s.feed(tone(0.1, 0.6))
+        final = s.finish()
+        order = in_order([first, earlier, doomed, after, final])
+        decoder.gate.set()
+        assert [f.result(timeout=10).text for f in (first, earlier, doomed, after, final)] == [
+            "六",
+            "六",
+            "",
+            "二",
+            "二",
+        ]
+        assert order == [0, 1, 2, 3, 4]
+    finally:
+        r.close()
+
+
+def test_thousands_of_resets_leave_nothing_behind(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    chunk = tone(0.47, 0.6)
+
+    def utterances(resets: int) -> str:
+        for _ in range(resets):
+            s.feed(chunk)
+            s.reset()
+        s.feed(tone(0.1, 0.6))
+        # the final comes after every reset before it was taken in
+        return s.finish().result(timeout=60).text
+
+    def held() -> int:  # memory the streaming module allocated and still holds
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(True, streaming.__file__)]
+        )
+        return sum(stat.size for stat in snapshot.statistics("filename"))
+
+    tracemalloc.start()
+    try:
+        assert utterances(100) == "二"
+        before = held()
+        assert utterances(5000) == "二"
+        grown = held() - before
+    finally:
+        tracemalloc.stop()
+    assert recognizer.tracked_sessions == 0  # the final was decoded: nothing under way
+    # a record of every discarded utterance would be well over 100 kB by now
+    assert grown < 32_000
+    s.feed(chunk).result(timeout=10)
+    assert recognizer.tracked_sessions == 1  # one record for the utterance under way
+
+
+def test_closing_a_session_frees_its_record(recognizer: StreamingRecognizer) -> None:
+    sessions = [recognizer.open_session() for _ in range(3)]
+    for s in sessions:
+        s.feed(tone(0.3, 0.6)).result(timeout=10)
+    assert recognizer.tracked_sessions == 3
+    sessions[0].close()
+    sessions[0].close()  # twice is harmless
+    worker_caught_up(recognizer)
+    assert recognizer.tracked_sessions == 2
+    for s in sessions[1:]:
+        s.close()
+    worker_caught_up(recognizer)
+    assert recognizer.tracked_sessions == 0
+
+
+def test_a_dropped_session_is_forgotten_too(recognizer: StreamingRecognizer) -> None:
+    s = recognizer.open_session()
+    s.feed(tone(0.3, 0.6)).result(timeout=10)
+    assert recognizer.tracked_sessions == 1
+    del s
+    gc.collect()
+    worker_caught_up(recognizer)
+    assert recognizer.tracked_sessions == 0
+
+
+def test_closing_a_session_fails_its_queued_final() -> None:
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
+    try:
+        s = r.open_session()
+        first = s.feed(tone(0.3, 0.6))  # held in the gate
+        assert decoder.busy.wait(10)
+        final = s.finish()
+        s.close()
+        decoder.gate.set()
+        assert first.result(timeout=10).text == "六"  # it was being decoded
+        with pytest.raises(EngineClosedError, match="session was closed"):
+            final.result(timeout=10)
+        assert r.tracked_sessions == 0
+        with pytest.raises(EngineClosedError):
+            s.feed(tone(0.3, 0.6))
+        s.reset()  # harmless
+        other = r.open_session()
+        other.feed(tone(0.1, 0.6))
+        assert other.finish().result(timeout=10).text == "二"
+    finally:
+        r.close()
+
+
+def test_closing_a_session_while_its_final_is_decoded_still_gives_it() -> None:
+    decoder = Gated()
+    r = StreamingRecognizer(decoder)
+    try:
+        s = r.open_session()
+        s.feed(tone(0.3, 0.3))  # under a chunk: decoded with the tail
+        final = s.finish()
+        assert decoder.busy.wait(10)  # the tail is in the gate
+        s.close()
+        decoder.gate.set()
+        assert final.result(timeout=10).text == "六"
+        worker_caught_up(r)
+        assert r.tracked_sessions == 0
+    finally:
+        r.close()
+
+
+def test_the_worker_never_writes_to_a_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    writers: set[str] = set()
+
+    def recording(self: StreamingSession, name: str, value: Any) -> None:
+        writers.add(threading.current_thread().name)
+        object.__setattr__(self, name, value)
+
+    monkeypatch.setattr(StreamingSession, "__setattr__", recording)
+    r = StreamingRecognizer(FakeDecoder())
+    try:
+        s = r.open_session()
+        s.feed(tone(0.3, 1.2)).result(timeout=10)
+        s.reset()
+        s.feed(tone(0.1, 0.6))
+        assert s.finish().result(timeout=10).text == "二"
+        s.feed(tone(0.3, 0.6))
+        s.close()
+        worker_caught_up(r)
+    finally:
+        r.close()
+    assert writers == {threading.current_thread().name}
+    assert not hasattr(s, "_utterance") and not hasattr(s, "_discarded")
+
+
+def test_reset_and_close_after_the_recognizer_closed_are_harmless() -> None:
+    r = StreamingRecognizer(FakeDecoder())
+    s = r.open_session()
+    s.feed(tone(0.3, 0.6)).result(timeout=10)
+    r.close()
+    s.reset()
+    s.close()
+    assert s.audio_ms == 0.0
+    assert r.tracked_sessions == 0
