@@ -1,4 +1,8 @@
-"""A seed-style test client: JSON messages over ``websockets``, every wait bounded."""
+"""A seed-style test client: JSON messages over ``websockets``, every wait bounded.
+
+``greeted(url)`` is a connection past its ``connected`` greeting, ``recording(url)`` one
+past ``start`` too; ``dictate`` is a whole utterance.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import asyncio
 import base64
 import json
 import time
-from typing import Any, Coroutine, TypeVar
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Coroutine, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from websockets.asyncio.client import ClientConnection, connect
 
+from tingxie.engine.interface import SAMPLE_RATE
 from tingxie.server.protocols.seed_messages import ServerMessage, parse_server_message
 
 T = TypeVar("T")
@@ -43,6 +49,27 @@ async def open_client(url: str, **kwargs: Any) -> ClientConnection:
     return ws
 
 
+@asynccontextmanager
+async def greeted(url: str, **kwargs: Any) -> AsyncIterator[ClientConnection]:
+    """A connection whose greeting was status 200 ``connected``; closed on leaving."""
+    ws = await open_client(url, **kwargs)
+    try:
+        yield ws
+    finally:
+        await ws.close()
+
+
+@asynccontextmanager
+async def recording(url: str, **kwargs: Any) -> AsyncIterator[ClientConnection]:
+    """A greeted connection whose ``start`` was answered ``recording started``."""
+    async with greeted(url, **kwargs) as ws:
+        await ws.send(control("start"))
+        reply = await recv(ws)
+        assert (reply["type"], reply["code"], reply["message"]) == (
+            "status", 200, "recording started"), reply
+        yield ws
+
+
 async def recv(ws: ClientConnection, timeout: float = TIMEOUT) -> dict[str, Any]:
     """The next message, checked against the documented layout, as a dict."""
     raw = await asyncio.wait_for(ws.recv(), timeout)
@@ -70,11 +97,8 @@ async def dictate(url: str, pcm: npt.NDArray[np.int16], piece_s: float = 0.2,
                   realtime: bool = False, binary: bool = False) -> tuple[list[str], dict[str, Any]]:
     """One utterance the seed way: start, audio in pieces (one reply read per piece is not
     assumed), stop; returns (partial texts, final message)."""
-    ws = await open_client(url)
-    try:
-        await ws.send(control("start"))
-        assert (await recv(ws))["message"] == "recording started"
-        step = int(16000 * piece_s)
+    async with recording(url) as ws:
+        step = int(SAMPLE_RATE * piece_s)
         for i in range(0, len(pcm), step):
             piece = pcm[i:i + step]
             await ws.send(piece.tobytes() if binary else audio(piece))
@@ -92,5 +116,3 @@ async def dictate(url: str, pcm: npt.NDArray[np.int16], piece_s: float = 0.2,
         final = await recv(ws, 60)
         assert final["type"] == "result" and final["mode"] == "final", final
         return partials, final
-    finally:
-        await ws.close()

@@ -9,14 +9,13 @@ from typing import Iterator
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from websockets.asyncio.client import connect
 
 from tingxie.engine.fake import fake_recognizer
 from tingxie.engine.handle import EngineHandle
 from tingxie.server.background import BackgroundServer
 from tingxie.server.config import ServerConfig
 
-from .client import recv, run
+from .client import greeted, recv, run
 from .strategies import client_messages
 
 MAX_BYTES = 4096
@@ -51,8 +50,7 @@ def test_any_sequence_gets_documented_replies_on_a_live_connection(
     small_server: BackgroundServer, sequence: list[str | bytes]
 ) -> None:
     async def flow() -> None:
-        async with connect(small_server.ws_url) as ws:
-            assert (await recv(ws))["code"] == 200
+        async with greeted(small_server.ws_url) as ws:
             for data in sequence:
                 await ws.send(data)
             # A probe with a unique unknown command: its error comes after every reply to

@@ -23,7 +23,17 @@ from tingxie.engine.fake import fake_recognizer, tone
 from tingxie.engine.handle import EngineHandle
 from tingxie.server.background import BackgroundServer
 
-from .client import audio, control, dictate, nothing_more, open_client, recv, run
+from .client import (
+    audio,
+    control,
+    dictate,
+    greeted,
+    nothing_more,
+    open_client,
+    recording,
+    recv,
+    run,
+)
 from .conftest import StartServer
 
 LOUD = 0.325  # -> 六
@@ -90,10 +100,7 @@ def test_seed_client_flow_step_by_step(server: BackgroundServer) -> None:
 
 def test_at_most_one_partial_per_audio_message_and_only_on_change(server: BackgroundServer) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             # 0.2 s pieces: a new chunk completes every third message.
             pcm = tone(LOUD, 3.0)
             for i in range(0, len(pcm), 3200):
@@ -117,10 +124,7 @@ def test_a_client_reading_one_reply_per_audio_message_never_falls_behind(
     server: BackgroundServer,
 ) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             for _ in range(4):  # each message completes a chunk: each gets its partial
                 await ws.send(audio(tone(LOUD, 0.6)))
                 assert (await recv(ws))["mode"] == "partial"
@@ -146,10 +150,7 @@ def test_streaming_state_is_kept_across_odd_sized_messages(server: BackgroundSer
 
 def test_reset_discards_the_utterance(server: BackgroundServer) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             await ws.send(audio(tone(LOUD, 0.5)))  # not a whole chunk: no partial
             await ws.send(control("reset"))
             reply = await recv(ws)
@@ -167,8 +168,7 @@ def test_reset_discards_the_utterance(server: BackgroundServer) -> None:
 
 def test_audio_outside_start_stop_is_ignored_and_counted(server: BackgroundServer) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
+        async with greeted(server.ws_url) as ws:
             await ws.send(audio(tone(LOUD, 1.2)))
             await ws.send(tone(LOUD, 1.2).tobytes())
             await nothing_more(ws)
@@ -203,8 +203,7 @@ def test_every_bad_input_gets_a_documented_error_and_the_connection_stays_usable
     server: BackgroundServer,
 ) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
+        async with greeted(server.ws_url) as ws:
             for data, code, text in BAD_INPUTS:
                 await ws.send(data)
                 reply = await recv(ws)
@@ -227,10 +226,7 @@ def test_every_bad_input_gets_a_documented_error_and_the_connection_stays_usable
 
 def test_message_over_1_mb_is_413_and_the_connection_stays_usable(server: BackgroundServer) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url, max_size=None) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url, max_size=None) as ws:
             big = tone(LOUD, 40.0)  # 1.28 MB of PCM
             await ws.send(audio(big))
             reply = await recv(ws)
@@ -248,8 +244,7 @@ def test_message_over_1_mb_is_413_and_the_connection_stays_usable(server: Backgr
 
 def test_a_frame_beyond_the_websocket_limit_closes_with_1009(server: BackgroundServer) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url, max_size=None) as ws:
-            await recv(ws)
+        async with greeted(server.ws_url, max_size=None) as ws:
             await ws.send(b"\0" * (server.config.websocket_max_size + 2))
             with pytest.raises(ConnectionClosed) as info:
                 await asyncio.wait_for(ws.recv(), 10)
@@ -298,8 +293,7 @@ def test_refusal_says_why(start_server: StartServer) -> None:
     server = start_server(max_connections=1)
 
     async def flow() -> None:
-        async with connect(server.ws_url) as first:
-            await recv(first)
+        async with greeted(server.ws_url):
             with pytest.raises(InvalidStatus) as info:
                 await connect(server.ws_url)
             assert info.value.response.status_code == 503
@@ -312,10 +306,7 @@ def test_utterance_limit_keeps_the_start_and_delivers_the_final(start_server: St
     server = start_server(max_utterance_s=1.2)
 
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             await ws.send(audio(tone(LOUD, 1.0)))
             assert (await recv(ws))["text"] == "六"
             await ws.send(audio(tone(SOFT, 1.0)))  # only 0.2 s of it fits
@@ -335,10 +326,7 @@ def test_idle_connection_is_told_and_closed(start_server: StartServer) -> None:
     server = start_server(idle_timeout_s=0.5)
 
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             await ws.send(audio(tone(LOUD, 0.9)))
             assert (await recv(ws))["text"] == "六"
             started = time.monotonic()
@@ -406,8 +394,8 @@ def test_foreign_origins_are_refused(server: BackgroundServer, origin: str | Non
     async def flow() -> None:
         headers = {"Origin": origin} if origin else None
         if allowed:
-            ws = await open_client(server.ws_url, origin=origin) if origin else await open_client(server.ws_url)
-            await ws.close()
+            async with greeted(server.ws_url, origin=origin):
+                pass
         else:
             with pytest.raises(InvalidStatus) as info:
                 await connect(server.ws_url, additional_headers=headers)
@@ -425,10 +413,10 @@ def test_token_is_required_when_set(start_server: StartServer) -> None:
             with pytest.raises(InvalidStatus) as info:
                 await connect(url, additional_headers=headers)
             assert info.value.response.status_code == 401
-        ws = await open_client(server.ws_url + "?token=s3cret")
-        await ws.close()
-        ws = await open_client(server.ws_url, additional_headers={"Authorization": "Bearer s3cret"})
-        await ws.close()
+        async with greeted(server.ws_url + "?token=s3cret"):
+            pass
+        async with greeted(server.ws_url, additional_headers={"Authorization": "Bearer s3cret"}):
+            pass
 
     run(flow())
     assert get(server.url + "/stats")[0] == 401
@@ -498,8 +486,7 @@ def test_health_is_503_and_start_refused_until_the_model_is_ready(start_server: 
         assert (health["model_loaded"], health["model_state"]) == (False, "not_loaded")
 
         async def refused() -> None:
-            async with connect(server.ws_url) as ws:
-                await recv(ws)
+            async with greeted(server.ws_url) as ws:
                 await ws.send(control("start"))
                 reply = await recv(ws)
                 assert (reply["type"], reply["code"]) == ("error", 503)
@@ -527,10 +514,7 @@ def test_engine_failure_is_error_500_and_the_connection_stays_usable(start_serve
     server = start_server(handle=EngineHandle.ready(recognizer))
 
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             await ws.send(audio(tone(LOUD, 0.6)))
             reply = await recv(ws)
             assert (reply["type"], reply["code"]) == ("error", 500)
@@ -552,10 +536,7 @@ def test_inference_never_blocks_the_event_loop(start_server: StartServer) -> Non
     server = start_server(handle=EngineHandle.ready(recognizer))
 
     async def flow() -> None:
-        async with connect(server.ws_url) as busy:
-            await recv(busy)
-            await busy.send(control("start"))
-            await recv(busy)
+        async with recording(server.ws_url) as busy:
             await busy.send(audio(tone(LOUD, 3.0)))  # 2.5 s of inference queued
             await asyncio.sleep(0.05)
             started = time.monotonic()
@@ -612,10 +593,7 @@ def test_twenty_concurrent_clients_each_get_their_own_final(server: BackgroundSe
 
 def test_stop_delivers_the_final_of_an_utterance_in_flight(server: BackgroundServer) -> None:
     async def flow() -> None:
-        async with connect(server.ws_url) as ws:
-            await recv(ws)
-            await ws.send(control("start"))
-            await recv(ws)
+        async with recording(server.ws_url) as ws:
             await ws.send(audio(tone(LOUD, 1.0)))
             assert (await recv(ws))["text"] == "六"
             stopping = asyncio.create_task(asyncio.to_thread(server.stop))

@@ -12,7 +12,7 @@ from tingxie.server.background import BackgroundServer
 from tingxie.server.config import ServerConfig
 from tingxie.server.errors import ServerError
 
-from .client import open_client, run
+from .client import greeted, run
 
 
 def test_busy_port_is_a_clear_error(fake_handle: EngineHandle) -> None:
@@ -50,9 +50,8 @@ def test_listener_url_and_restart(fake_handle: EngineHandle) -> None:
             server.start()
 
         async def one_client() -> None:
-            ws = await open_client(server.ws_url)
-            assert server.active_connections == 1
-            await ws.close()
+            async with greeted(server.ws_url):
+                assert server.active_connections == 1
 
         run(one_client())
         for _ in range(100):

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from tingxie.engine.fake import tone
 
-from .client import audio, control, open_client, recv, run
+from .client import audio, recording, recv, run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,20 +48,18 @@ def test_signal_shuts_down_gracefully_with_the_final_delivered(sig: signal.Signa
     proc, port = start()
     try:
         async def flow() -> None:
-            ws = await open_client(f"ws://127.0.0.1:{port}/ws/asr")
-            await ws.send(control("start"))
-            await recv(ws)
-            await ws.send(audio(tone(0.325, 1.0)))
-            assert (await recv(ws))["text"] == "六"
-            proc.send_signal(sig)
-            final = await recv(ws)
-            assert (final["mode"], final["text"]) == ("final", "六六")
-            try:
-                await asyncio.wait_for(ws.recv(), 5)
-            except ConnectionClosed as exc:
-                assert exc.rcvd is not None and exc.rcvd.code == 1001
-            else:
-                raise AssertionError("still open")
+            async with recording(f"ws://127.0.0.1:{port}/ws/asr") as ws:
+                await ws.send(audio(tone(0.325, 1.0)))
+                assert (await recv(ws))["text"] == "六"
+                proc.send_signal(sig)
+                final = await recv(ws)
+                assert (final["mode"], final["text"]) == ("final", "六六")
+                try:
+                    await asyncio.wait_for(ws.recv(), 5)
+                except ConnectionClosed as exc:
+                    assert exc.rcvd is not None and exc.rcvd.code == 1001
+                else:
+                    raise AssertionError("still open")
 
         run(flow())
         assert proc.wait(15) == 0
