@@ -240,7 +240,7 @@ class FakeAudioSource:
         self._lock = threading.Lock()
 
     def devices(self) -> list[InputDevice]:
-        return [InputDevice(i, n, 16000.0, i == 0) for i, n in enumerate(self.device_names)]
+        return [InputDevice(i, n, float(SAMPLE_RATE), i == 0) for i, n in enumerate(self.device_names)]
 
     @property
     def running(self) -> bool:

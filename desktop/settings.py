@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-DEFAULT_PORT = 9999
+from tingxie.server.config import DEFAULT_PORT
 
 
 class AppSettings:

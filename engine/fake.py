@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .backend import Token
-from .interface import ModelInfo
+from .interface import SAMPLE_RATE, ModelInfo
 from .streaming import StreamingRecognizer
 
 ALPHABET = "零一二三四五六七八九"
@@ -66,7 +66,7 @@ def fake_recognizer(delay_s: float = 0.0, fail_on: str | None = None) -> Streami
     return StreamingRecognizer(FakeDecoder(delay_s=delay_s, fail_on=fail_on))
 
 
-def tone(level: float, seconds: float, rate: int = 16000) -> npt.NDArray[np.int16]:
+def tone(level: float, seconds: float, rate: int = SAMPLE_RATE) -> npt.NDArray[np.int16]:
     """A 440 Hz int16 tone whose RMS is ``level`` (0..1) of full scale; handy test audio."""
     t = np.arange(int(seconds * rate)) / rate
     wave = np.sqrt(2) * level * np.sin(2 * np.pi * 440 * t)

@@ -21,6 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .interface import SAMPLE_RATE
+
 FEATURE_DIM = 80 * 7  # n_mels * lfr_m
 
 
@@ -98,7 +100,7 @@ def config(size: Size) -> dict[str, Any]:
         },
         "frontend": "WavFrontendOnline",
         "frontend_conf": {
-            "fs": 16000,
+            "fs": SAMPLE_RATE,
             "window": "hamming",
             "n_mels": 80,
             "frame_length": 25,
@@ -144,8 +146,8 @@ def speechlike(seed: int, seconds: float) -> np.ndarray:
     """Deterministic 16 kHz int16 test audio to go with a synthetic model: voiced bursts
     (a tone plus noise) and pauses, so that chunks differ the way speech chunks do."""
     rng = np.random.default_rng(seed)
-    n = int(seconds * 16000)
-    t = np.arange(n) / 16000
+    n = int(seconds * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
     envelope = (np.sin(2 * np.pi * rng.uniform(0.5, 3) * t) > -0.2).astype(np.float32)
     voice = np.sin(2 * np.pi * rng.uniform(120, 300) * t) + 0.5 * rng.standard_normal(n)
     return (np.clip(0.25 * envelope * voice, -1, 1) * 32767).astype(np.int16)
