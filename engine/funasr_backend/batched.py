@@ -5,9 +5,16 @@ parts of each layer (layer norms, every Linear: most of the compute and all of t
 reads) run once on the rows of all utterances stacked, and the parts that mix rows within
 one utterance (the encoder's look-back attention, the decoder's FSMN memory and its
 attention over the encoder output) run for groups of utterances with their own caches,
-with FunASR's modules and the same operations in the same order. In fp32 an utterance
-gets the tokens it gets decoded alone, with probabilities equal to float rounding (larger
-matrix products may sum in another order); for int8 see ``int8``.
+with FunASR's modules and the same operations in the same order. It gives FunASR's tokens
+(tested), with probabilities equal to float rounding.
+
+An utterance's result does not depend on its neighbours: it is decoded by this same code
+alone (one utterance) or beside others, and every step gives a row the same bits whichever
+rows share it. Row-wise steps (layer norms, softmax, int8 Linear layers: ``int8``) and
+batched matrix products, convolutions over a batch do so by construction; a float matrix
+product (MKL's sgemm) sums a row in one order from ``MIN_ROWS`` rows on and in others
+below, so every product runs on at least that many rows (``_rowwise``; zero rows are
+appended and dropped). Tested alone against beside others, at fp32 and int8.
 """
 
 from __future__ import annotations
@@ -16,6 +23,22 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+
+MIN_ROWS = 4
+"""Fewest rows a float matrix product is given: from 4 rows on, MKL's sgemm gives each row
+the same bits whatever the other rows are (1 row and 2-3 rows are summed in other orders;
+measured on AVX2 with 1, 2 and 4 threads, checked by the tests)."""
+
+
+def _rowwise(step: Any, rows: torch.Tensor) -> torch.Tensor:
+    """``step`` (position-wise: each output row depends on its input row only) on
+    ``rows`` (rows, dim), run on at least ``MIN_ROWS`` rows so a row's result does not
+    depend on how many share the call."""
+    n = rows.shape[0]
+    if n >= MIN_ROWS:
+        return step(rows)  # type: ignore[no-any-return]
+    padded = torch.cat((rows, rows.new_zeros((MIN_ROWS - n, *rows.shape[1:]))))
+    return step(padded)[:n]  # type: ignore[no-any-return]
 
 
 def embed_chunk(encoder: Any, feats: torch.Tensor, state: Any) -> torch.Tensor:
@@ -94,7 +117,7 @@ def _encoder_layer(
     attn = layer.self_attn
     heads, d_k = attn.h, attn.d_k
     rows = _rows(xs)
-    q_k_v = attn.linear_q_k_v(layer.norm1(rows))
+    q_k_v = _rowwise(lambda r: attn.linear_q_k_v(layer.norm1(r)), rows)
     contexts, memories = [], []
     start = 0
     for x, group in zip(xs, members):
@@ -113,9 +136,9 @@ def _encoder_layer(
         weights = attn.dropout(torch.softmax(scores, dim=-1))
         context = torch.matmul(weights, v_h).transpose(1, 2).contiguous()
         contexts.append(context.view(n * t, heads * d_k))
-    attended = attn.linear_out(torch.cat(contexts, dim=0)) + torch.cat(memories, dim=0)
+    attended = _rowwise(attn.linear_out, torch.cat(contexts, dim=0)) + torch.cat(memories, dim=0)
     x = rows + attended if layer.in_size == layer.size else attended
-    x = x + layer.feed_forward(layer.norm2(x))
+    x = x + _rowwise(lambda r: layer.feed_forward(layer.norm2(r)), x)
     out, start = [], 0
     for group_x in xs:
         n, t = group_x.shape[0], group_x.shape[1]
@@ -227,7 +250,7 @@ def decode_together(
     for index in range(decoder.att_layer_num):
         layer = decoder.decoders[index]
         residual = x
-        x = layer.feed_forward(layer.norm1(x))
+        x = _rowwise(lambda r: layer.feed_forward(layer.norm1(r)), x)
         if layer.self_attn is not None:
             memory_of_tokens = _fsmn_together(layer.self_attn, layer.norm2(x), spans, fsmn, index)
             x = residual + layer.dropout(memory_of_tokens)
@@ -238,10 +261,10 @@ def decode_together(
             )
             x = residual + attended
     for layer in decoder.decoders3:
-        x, _, _, _ = layer.forward_chunk(x, None)
+        x = _rowwise(lambda r: layer.forward_chunk(r, None)[0], x)
     x = decoder.after_norm(x)
     if decoder.output_layer is not None:
-        x = decoder.output_layer(x)
+        x = _rowwise(decoder.output_layer, x)
     scores = torch.log_softmax(x, dim=-1)
     for u, cache in enumerate(caches):
         cache["decode_fsmn"] = fsmn[u]
@@ -305,8 +328,8 @@ def _cross_attention(
     cache, utterances with as many of those frames together in one zero-padded batch
     (padded query rows are computed and dropped)."""
     heads, d_k = attn.h, attn.d_k
-    q = attn.linear_q(queries) * d_k ** (-0.5)
-    k_v = attn.linear_k_v(memory)
+    q = _rowwise(attn.linear_q, queries) * d_k ** (-0.5)
+    k_v = _rowwise(attn.linear_k_v, memory)
     keys: list[Any] = []
     values: list[Any] = []
     for u, (ma, mb) in enumerate(memory_spans):
@@ -335,7 +358,9 @@ def _cross_attention(
         groups.setdefault(k_h.shape[2], []).append(u)
     parts: list[Any] = [None] * len(spans)
     for members in groups.values():
-        longest = max(spans[u][1] - spans[u][0] for u in members)
+        # at least MIN_ROWS query rows: the products' rows then sum alike however long
+        # the group's other members are
+        longest = max(MIN_ROWS, *(spans[u][1] - spans[u][0] for u in members))
         q_h = q.new_zeros((len(members), longest, heads * d_k))
         for row, u in enumerate(members):
             a, b = spans[u]
@@ -349,7 +374,7 @@ def _cross_attention(
         for row, u in enumerate(members):
             a, b = spans[u]
             parts[u] = context[row, : b - a].reshape(b - a, heads * d_k)
-    return attn.linear_out(torch.cat(parts, dim=0))  # type: ignore[no-any-return]
+    return _rowwise(attn.linear_out, torch.cat(parts, dim=0))
 
 
 def _spans(lengths: Sequence[int]) -> list[tuple[int, int]]:

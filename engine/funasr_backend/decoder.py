@@ -1,10 +1,12 @@
 """``ParaformerDecoder``: FunASR's streaming Paraformer steps as a ``ChunkDecoder``.
 
-It runs FunASR's own streaming steps (feature extraction with the frontend cache,
-``encode_chunk``, ``calc_predictor_chunk``, ``cal_decoder_with_predictor_chunk``, greedy
-search) exactly as ``ParaformerStreaming.generate_chunk`` does, but also keeps each token's
-probability; ``decode_many`` runs the same steps for several utterances in one pass
-(``batched``).
+FunASR's streaming steps (feature extraction with the frontend cache, ``encode_chunk``,
+``calc_predictor_chunk``, ``cal_decoder_with_predictor_chunk``, greedy search), as
+``ParaformerStreaming.generate_chunk`` runs them, keeping each token's probability. For the
+layout of paraformer-zh-streaming every chunk, a lone utterance's as several utterances',
+goes through ``batched`` (one code path, so an utterance's tokens and probabilities do not
+depend on who else is speaking); other layouts run FunASR's modules one utterance at a
+time (``decode_as_funasr``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy.typing as npt
 
 from ..backend import Token
 from ..interface import ModelInfo
-from . import batched, int8
+from . import batched
 
 # FunASR's documented streaming setting: 600 ms chunks with 300 ms look-ahead.
 CHUNK_SIZE = (0, 10, 5)
@@ -81,6 +83,15 @@ class ParaformerDecoder:
         return cache
 
     def decode(self, state: Any, samples: npt.NDArray[np.float32], is_final: bool) -> list[Token]:
+        if self._batched:
+            return self.decode_many([(state, samples, is_final)])[0]
+        return self.decode_as_funasr(state, samples, is_final)
+
+    def decode_as_funasr(
+        self, state: Any, samples: npt.NDArray[np.float32], is_final: bool
+    ) -> list[Token]:
+        """The chunk through FunASR's own modules, as ``generate_chunk`` does: the path of
+        layouts ``batched`` does not know, and the reference the tests hold it to."""
         with self._torch.no_grad():
             speech, lengths = self._features(state, samples, is_final)
             encoder_out, _ = self._model.encode_chunk(
@@ -147,14 +158,15 @@ class ParaformerDecoder:
         """Decode the next chunk of several utterances, ``(state, samples, is_final)`` each,
         in one pass (``batched``): features, position encoding and the CIF predictor per
         utterance; the encoder's and decoder's position-wise layers once for all of them,
-        their attention per group of utterances with equal shapes. The same tokens as
-        ``decode`` on each in turn (probabilities equal to float rounding)."""
+        their attention per group of utterances with equal shapes. Each utterance gets
+        the tokens and probabilities ``decode`` gives it, bit for bit, and FunASR's tokens
+        (``decode_as_funasr``; probabilities equal to float rounding)."""
         if not self._batched or not items:
-            return [self.decode(state, samples, final) for state, samples, final in items]
+            return [self.decode_as_funasr(state, samples, final) for state, samples, final in items]
         torch = self._torch
         model = self._model
         results: list[list[Token]] = [[] for _ in items]
-        with torch.no_grad(), int8.decoding_together(len(items)):
+        with torch.no_grad():
             chunks = [self._embedded(state, samples, final) for state, samples, final in items]
             states = [state for state, _, _ in items]
             encoded = batched.encode_together(model.encoder, chunks, states)

@@ -2,54 +2,28 @@
 
 torch's dynamic quantization (``quantize_dynamic``) quantizes a layer's whole input with one
 scale, so when utterances share a batch, a loud one would coarsen a quiet one's activations
-and one user's text would depend on another's audio. ``Int8Linear`` avoids that; a pass that
-decodes several utterances together says so (``decoding_together``):
+and one user's text would depend on another's audio. ``Int8Linear`` gives every row its
+own scale, on fbgemm's dynamic int8 kernel, in one call: each row is mapped affinely onto
+[0, 1] (its minimum to 0, its maximum to exactly 1), so the kernel's per-tensor range is
+[0, 1] whatever the call holds, and the row's offset and scale are applied again to the
+result: ``W x = span * (W u) + low * (W 1)``, ``u = (x - low) / span``.
 
-- one utterance (a lone speaker, the common case): fbgemm's dynamic int8 kernel as is, one
-  activation scale for the utterance's rows;
-- several: each row gets its own scale on the same kernel, in one call. Each row is mapped
-  affinely onto [0, 1] (its minimum to 0, its maximum to exactly 1), so the kernel's
-  per-tensor range is [0, 1] whatever the batch holds, and the row's offset and scale are
-  applied again to the result: ``W x = span * (W u) + low * (W 1)``, ``u = (x - low) / span``.
-
-So an utterance's text never depends on what the others in its batch say (tested), though
-it may differ by quantization noise between a chunk decoded alone and one decoded in a
-batch. One call per utterance instead would make the two identical, but measured on 2 AVX2
-cores it makes 16 batched streams 27 % slower; the per-row arithmetic on every call would
-make a lone speaker's final 25 % slower (docs/performance.md). Weights: int8, one scale
+The kernel accumulates in int32, exactly, so a row's result is the same bits whichever rows
+share the call and however many threads run it: an utterance decoded alone and one decoded
+beside others get identical tokens and probabilities (tested). A lone speaker pays for the
+per-row arithmetic too; what that costs is in docs/performance.md. Weights: int8, one scale
 per output channel.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-
 import torch
-
-_SEVERAL: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "tingxie_several_utterances", default=False
-)
-
-
-@contextlib.contextmanager
-def decoding_together(utterances: int) -> Iterator[None]:
-    """Within this block ``utterances`` utterances are decoded in one pass: with more than
-    one, every ``Int8Linear`` call in the pass quantizes per row, whether or not a given
-    call sees rows of several (the decoder sees only those whose predictor fired)."""
-    token = _SEVERAL.set(utterances > 1)
-    try:
-        yield
-    finally:
-        _SEVERAL.reset(token)
 
 
 class Int8Linear(torch.nn.Module):
     """A drop-in for an ``nn.Linear`` (CPU): int8 weights, one scale per output channel;
     activations quantized at run time, 7 bits (fbgemm's ``reduce_range``, which avoids
-    overflow on CPUs without VNNI), with one scale for a lone utterance and one per row
-    when several share the call."""
+    overflow on CPUs without VNNI), with one scale per row."""
 
     def __init__(self, linear: torch.nn.Linear) -> None:
         super().__init__()
@@ -66,13 +40,7 @@ class Int8Linear(torch.nn.Module):
         self.register_buffer("bias", None if bias is None else bias.detach().float().clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rows = x.reshape(-1, self.in_features)
-        if not _SEVERAL.get():
-            y = torch.ops.quantized.linear_dynamic(rows, self._packed, True)
-            if self.bias is not None:
-                y.add_(self.bias)
-        else:
-            y = self._per_row(rows)
+        y = self._per_row(x.reshape(-1, self.in_features))
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def _per_row(self, rows: torch.Tensor) -> torch.Tensor:
