@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,12 +39,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import ROOT, log, machine, median, percentile, speechlike, table
+from bench.common import log, machine, median, percentile, speechlike, table
+from bench.staging import run_staged, stage
 
 INFERENCE_THREAD = "tingxie-inference"
 CHUNK = 9600  # 600 ms at 16 kHz: the streaming Paraformer's chunk
-PARTS = {"tingxie": "tingxie", "engine": "tingxie/engine", "desktop": "tingxie/desktop",
-         "server": "tingxie/server", "assets": "tingxie/assets"}
 
 
 # --- one measurement (runs against whatever ``tingxie`` imports) -------------------------
@@ -211,40 +209,11 @@ def measure(model_dir: Path, utterances: int, seconds: float, threads: int, data
 
 
 # --- several commits, interleaved --------------------------------------------------------
-def stage(commit: str, into: Path) -> tuple[str, Path]:
-    """Extract ``commit``'s package folders as the installed tree ``into/tingxie``; returns
-    the commit's short hash and the folder to put first on ``PYTHONPATH``."""
-    sha = subprocess.run(["git", "rev-parse", "--short", commit], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout.strip()
-    raw = into / f"raw-{sha}"
-    tree = into / f"stage-{sha}"
-    raw.mkdir(parents=True)
-    archive = subprocess.run(["git", "archive", sha, *PARTS], cwd=ROOT, check=True,
-                             capture_output=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(raw)], input=archive, check=True)
-    tree.mkdir()
-    (raw / "tingxie").rename(tree / "tingxie")  # first: the others go inside it
-    for part, target in PARTS.items():
-        if part != "tingxie":
-            (raw / part).rename(tree / target)
-    return sha, tree
-
-
 def run_child(tree: Path, args: argparse.Namespace, data_dir: Path) -> dict[str, Any]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree), str(ROOT)]))
-    cmd = [sys.executable, "-m", "bench.callback_stall", str(args.model_dir), "--json",
-           "--utterances", str(args.utterances), "--seconds", str(args.seconds),
-           "--threads", str(args.threads), "--data-dir", str(data_dir)]
-    # cwd is the staged tree: ``-m`` puts it first on sys.path, ahead of the checkout's own
-    # ``tingxie/`` folder.
-    out = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        raise RuntimeError(f"child failed ({out.returncode}):\n{out.stderr[-4000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    for name, path in result["modules"].items():
-        if not Path(path).resolve().is_relative_to(tree.resolve()):
-            raise RuntimeError(f"{name} came from {path}, not from the staged {tree}")
-    return result
+    return run_staged(tree, "bench.callback_stall", [
+        str(args.model_dir), "--json", "--utterances", str(args.utterances),
+        "--seconds", str(args.seconds), "--threads", str(args.threads),
+        "--data-dir", str(data_dir)])
 
 
 def stats(values: list[float]) -> tuple[float, float, float, int]:
