@@ -27,6 +27,8 @@ from tingxie.engine.fake import fake_recognizer, tone
 from tingxie.engine.handle import EngineHandle
 from tingxie.engine.interface import ModelInfo, Result
 
+from .gated_history import GatedHistory
+
 
 class Recorder:
     """``DictationEvents``, ``MicrophoneEvents`` and the transcript's ``ResultSink``."""
@@ -316,26 +318,10 @@ def test_a_final_that_never_comes_is_given_up_and_the_next_press_gets_a_new_sess
     d.close()
 
 
-class HangingHistory(History):
-    """A history on a disk that hangs: ``append`` waits for ``gate``; records its threads."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.threads: list[str] = []
-
-    def append(self, utterance: FinalUtterance) -> None:
-        self.threads.append(threading.current_thread().name)
-        self.entered.set()
-        assert self.gate.wait(10)
-        super().append(utterance)
-
-
 def test_the_final_callback_does_no_disk_io_on_the_inference_thread(tmp_path: Path) -> None:
     recognizer = fake_recognizer()
     audio, events = FakeAudioSource(), Recorder()
-    history = HangingHistory(tmp_path / "history.jsonl")
+    history = GatedHistory(tmp_path / "history.jsonl")
     d = make_dictation(EngineHandle.ready(recognizer), audio, events, history,
                        microphone=MicrophoneConfig(stall_s=None))
     d.microphone.start()

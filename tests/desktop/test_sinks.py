@@ -12,25 +12,11 @@ from tingxie.desktop.events import Problem, ProblemKind
 from tingxie.desktop.history import FinalUtterance, History
 from tingxie.desktop.sinks import FanOut, HistorySink, RecordingSink
 
+from .gated_history import GatedHistory
+
 
 def utterance(text: str) -> FinalUtterance:
     return FinalUtterance("2026-01-01T00:00:00.000+00:00", text, 1.0, 1.4, 100.0, 0.1)
-
-
-class GatedHistory(History):
-    """A history whose writes wait for ``gate`` (a disk that hangs) and record their thread."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-        self.threads: list[str] = []
-
-    def append(self, utterance: FinalUtterance) -> None:
-        self.threads.append(threading.current_thread().name)
-        self.entered.set()
-        assert self.gate.wait(10)
-        super().append(utterance)
 
 
 class FailingHistory(History):
