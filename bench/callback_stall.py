@@ -16,7 +16,7 @@ synthetic model), through N push-to-talk utterances and measures, per utterance:
 - for context, each ``History.append`` (open, write, fsync) and the thread that did it.
 
     python -m bench.callback_stall MODEL_DIR [--utterances 200]
-    python -m bench.callback_stall MODEL_DIR --commits 0fd1e59 HEAD [--rounds 2]
+    python -m bench.callback_stall MODEL_DIR --commits 0fd1e59 HEAD [--rounds 2] [--slow-disk-ms 50]
 
 MODEL_DIR is normally ``python -m tingxie.engine.synthetic /tmp/tiny`` (tiny: the callbacks,
 not the model, are what is measured). The first form measures the ``tingxie`` importable
@@ -104,10 +104,25 @@ class Neighbour(threading.Thread):
             self.going.set()
 
 
-def measure(model_dir: Path, utterances: int, seconds: float, threads: int, data_dir: Path) -> dict[str, Any]:
+def slow_disk(delay_ms: float) -> None:
+    """Make every ``os.fsync`` of this process take ``delay_ms`` longer, as on a busy hard
+    disk or a network home folder (like a real fsync, the wait releases the GIL)."""
+    real = os.fsync
+
+    def fsync(fd: Any) -> None:
+        time.sleep(delay_ms / 1000)
+        real(fd)
+
+    os.fsync = fsync
+
+
+def measure(model_dir: Path, utterances: int, seconds: float, threads: int, data_dir: Path,
+            slow_disk_ms: float = 0.0) -> dict[str, Any]:
     """Build the desktop app on ``model_dir``, dictate ``utterances`` clips of ``seconds``
     while a neighbour streams, shut the app down; returns the raw samples."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if slow_disk_ms:
+        slow_disk(slow_disk_ms)
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -213,7 +228,7 @@ def run_child(tree: Path, args: argparse.Namespace, data_dir: Path) -> dict[str,
     return run_staged(tree, "bench.callback_stall", [
         str(args.model_dir), "--json", "--utterances", str(args.utterances),
         "--seconds", str(args.seconds), "--threads", str(args.threads),
-        "--data-dir", str(data_dir)])
+        "--data-dir", str(data_dir), "--slow-disk-ms", str(args.slow_disk_ms)])
 
 
 def stats(values: list[float]) -> tuple[float, float, float, int]:
@@ -243,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--utterances", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=1.5, help="length of each utterance")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the model")
+    parser.add_argument("--slow-disk-ms", type=float, default=0.0,
+                        help="add this much to every fsync (a slow disk)")
     parser.add_argument("--commits", nargs="+", metavar="COMMIT",
                         help="measure these commits' code, interleaved (default: the importable tingxie)")
     parser.add_argument("--rounds", type=int, default=2, help="with --commits: runs per commit")
@@ -253,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.commits:
         with tempfile.TemporaryDirectory(prefix="callback-stall-", dir=args.data_dir) as tmp:
-            result = measure(args.model_dir, args.utterances, args.seconds, args.threads, Path(tmp))
+            result = measure(args.model_dir, args.utterances, args.seconds, args.threads, Path(tmp),
+                             args.slow_disk_ms)
         if args.json:
             print(json.dumps(result))
         else:
