@@ -58,3 +58,25 @@ def test_a_final_is_the_same_alone_and_among_twenty(
         assert (final["text"], final["confidence"]) == (first["text"], first["confidence"])
     snapshot = default_server.stats()
     assert snapshot is not None and snapshot.utterances == 22
+
+
+def test_twenty_clients_sending_the_same_audio_all_get_the_final_of_one_alone(
+    default_server: BackgroundServer,
+) -> None:
+    clip = speechlike(8, 2.0)
+
+    async def alone() -> dict[str, Any]:
+        return (await dictate(default_server.ws_url, clip, piece_s=0.1, realtime=True))[1]
+
+    async def late(delay_s: float, binary: bool) -> dict[str, Any]:
+        await asyncio.sleep(delay_s)  # starts spread over a chunk: batches of every mix
+        return (await dictate(default_server.ws_url, clip, piece_s=0.1, realtime=True,
+                              binary=binary))[1]
+
+    async def twenty() -> list[dict[str, Any]]:
+        return list(await asyncio.gather(*(late(0.05 * i, i % 2 == 1) for i in range(20))))
+
+    first = run(alone(), timeout=60)
+    assert first["text"]
+    finals = run(twenty(), timeout=120)
+    assert {(f["text"], f["confidence"]) for f in finals} == {(first["text"], first["confidence"])}
