@@ -1,0 +1,56 @@
+"""A separate text-editor process for the tests that type into "another application": a Qt
+window with one QPlainTextEdit whose whole text is written to ``OUT`` (atomically) after
+every change, so a test reads what the user would see in the editor.
+
+    python -m tests.desktop.editor_app OUT [--title T] [--class NAME]
+
+``--class`` sets the window's WM_CLASS class (e.g. "xterm", to be treated as a terminal).
+Prints ``ready 0x<window id>`` once the window is shown and focused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--title", default="editor")
+    parser.add_argument("--class", dest="cls", default="tingxie-test-editor")
+    args = parser.parse_args()
+    # Qt takes WM_CLASS's instance from RESOURCE_NAME and its class from the app name.
+    os.environ["RESOURCE_NAME"] = args.cls
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QPlainTextEdit
+
+    app = QApplication([sys.argv[0]])
+    app.setApplicationName(args.cls)
+    edit = QPlainTextEdit()
+    edit.setWindowTitle(args.title)
+    edit.resize(500, 300)
+    edit.move(40, 40)
+
+    def save() -> None:
+        tmp = args.out.with_suffix(".tmp")
+        tmp.write_text(edit.toPlainText(), encoding="utf-8")
+        tmp.replace(args.out)
+
+    edit.textChanged.connect(save)
+    save()
+    edit.show()
+
+    def focus() -> None:
+        edit.activateWindow()
+        edit.setFocus()
+        print(f"ready 0x{int(edit.winId()):x}", flush=True)
+
+    QTimer.singleShot(300, focus)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
