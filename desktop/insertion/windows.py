@@ -603,7 +603,7 @@ def _load_dlls() -> tuple[Any, Any, Any]:
         fn.argtypes = argtypes
 
     proto(user32, "GetForegroundWindow", w.HWND)
-    proto(user32, "GetWindowThreadProcessId", w.DWORD, w.HWND, ctypes.POINTER(w.DWORD))
+    proto(user32, "GetWindowThreadProcessId", w.DWORD, w.HWND, ctypes.POINTER(DWORD))
     proto(user32, "GetWindowTextLengthW", ctypes.c_int, w.HWND)
     proto(user32, "GetWindowTextW", ctypes.c_int, w.HWND, w.LPWSTR, ctypes.c_int)
     proto(user32, "GetAsyncKeyState", w.SHORT, ctypes.c_int)
@@ -633,7 +633,7 @@ def _load_dlls() -> tuple[Any, Any, Any]:
     proto(kernel32, "OpenProcess", w.HANDLE, w.DWORD, w.BOOL, w.DWORD)
     proto(kernel32, "CloseHandle", w.BOOL, w.HANDLE)
     proto(kernel32, "QueryFullProcessImageNameW", w.BOOL, w.HANDLE, w.DWORD, w.LPWSTR,
-          ctypes.POINTER(w.DWORD))
+          ctypes.POINTER(DWORD))
     proto(kernel32, "GetCurrentProcess", w.HANDLE)
     proto(kernel32, "GetModuleHandleW", w.HMODULE, w.LPCWSTR)
     proto(kernel32, "GlobalAlloc", w.HGLOBAL, w.UINT, ctypes.c_size_t)
@@ -642,7 +642,9 @@ def _load_dlls() -> tuple[Any, Any, Any]:
     proto(kernel32, "GlobalSize", ctypes.c_size_t, w.HGLOBAL)
     proto(kernel32, "GlobalFree", w.HGLOBAL, w.HGLOBAL)
     proto(advapi32, "OpenProcessToken", w.BOOL, w.HANDLE, w.DWORD, ctypes.POINTER(w.HANDLE))
-    # TOKEN_ELEVATION is one DWORD: declared as such so a DWORD is passed by reference
+    # TOKEN_ELEVATION is one DWORD: declared as such so a DWORD is passed by reference.
+    # Out-parameters are POINTER(DWORD) of this module's c_uint32, the type the calls pass:
+    # ctypes passes an instance by reference only for the exact pointed-to type
     proto(advapi32, "GetTokenInformation", w.BOOL, w.HANDLE, ctypes.c_int,
-          ctypes.POINTER(w.DWORD), w.DWORD, ctypes.POINTER(w.DWORD))
+          ctypes.POINTER(DWORD), w.DWORD, ctypes.POINTER(DWORD))
     return user32, kernel32, advapi32

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -621,3 +622,57 @@ def test_a_failure_while_rendering_is_raised_and_the_clipboard_restored(
         inserter.insert("x", NOTEPAD_TARGET, PASTE)
     assert desktop.pasted == [""]
     assert desktop.data(win.CF_UNICODETEXT) == utf16z("the user's text")
+
+
+class Prototypes:
+    """Stands in for ``ctypes.WinDLL``: records the prototypes ``_load_dlls`` declares."""
+
+    def __init__(self, name: str, use_last_error: bool = False) -> None:
+        self.functions: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return self.functions.setdefault(name, SimpleNamespace(restype=None, argtypes=None))
+
+
+class Checked:
+    """A fake DLL whose every call is first converted the way ctypes converts arguments
+    for the declared prototype (``from_param``), so a call the real DLL would reject
+    (a wrong out-parameter type, a missing prototype, a wrong arity) fails here."""
+
+    def __init__(self, prototypes: Prototypes, fake: Any) -> None:
+        self._prototypes = prototypes
+        self._fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        proto = self._prototypes.functions.get(name)
+        assert proto is not None and proto.argtypes is not None, f"{name} has no prototype"
+        impl = getattr(self._fake, name)
+
+        def call(*args: Any) -> Any:
+            assert len(args) == len(proto.argtypes), name
+            for argtype, arg in zip(proto.argtypes, args):
+                argtype.from_param(arg)
+            return impl(*args)
+
+        return call
+
+
+def test_the_calls_match_the_declared_prototypes(desktop: Desktop,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(win.ctypes, "WinDLL", Prototypes, raising=False)
+    user32, kernel32, advapi32 = win._load_dlls()
+    k = FakeKernel32(desktop)
+    inserter = WindowsInserter(Checked(user32, FakeUser32(desktop)), Checked(kernel32, k),
+                               Checked(advapi32, FakeAdvapi32(desktop, k)),
+                               clock=lambda: desktop.now)
+    user_clipboard(desktop)
+    desktop.held = {win.VK_RMENU}
+    target = inserter.focused()
+    assert target == NOTEPAD_TARGET
+    inserter.insert("a😀\n", target, TYPE)
+    inserter.insert("b", target, PASTE)
+    assert desktop.pasted == ["b"]
+    desktop.foreground = ADMIN_CMD
+    with pytest.raises(Unreachable):
+        inserter.insert("c", None, TYPE)
+    inserter.close()
