@@ -573,8 +573,12 @@ class WindowsInserter:
                           f"(formats {', '.join(map(str, lost))}): it was not restored")
             return Inserted(How(Method.PASTE, how.chord), target or self._target_of(hwnd), notice)
         finally:
-            self._paste = None
-            self._u.DestroyWindow(window)
+            try:
+                # while still owning an unread offer, the window gets WM_RENDERALLFORMATS
+                # here and needs the paste to answer it
+                self._u.DestroyWindow(window)
+            finally:
+                self._paste = None
 
     # --- the real DLLs ---------------------------------------------------------------------------
     def _load(self) -> None:

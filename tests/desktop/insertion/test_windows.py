@@ -249,6 +249,8 @@ class FakeUser32:
         return hwnd
 
     def DestroyWindow(self, hwnd: int) -> int:
+        if self.d.owner == hwnd and None in self.d.clip.values():
+            self.d.send_to_owner(win.WM_RENDERALLFORMATS, 0)
         self.d.destroyed.append(hwnd)
         return 1
 
@@ -262,8 +264,10 @@ class FakeUser32:
             behaviour = self.d.target_behaviour
             if behaviour == "user copies before":
                 self.d.other_app_copies("copied by the user")
-            elif behaviour in ("reads", "user copies after"):
+            elif behaviour in ("reads", "user copies after", "reads, then holds it"):
                 self.d.target_pastes()
+                if behaviour == "reads, then holds it":
+                    self.d.open_failures = 10**6
                 if behaviour == "user copies after":
                     self.d.other_app_copies("copied by the user")
         return 0
@@ -676,3 +680,35 @@ def test_the_calls_match_the_declared_prototypes(desktop: Desktop,
     with pytest.raises(Unreachable):
         inserter.insert("c", None, TYPE)
     inserter.close()
+
+
+def test_a_clipboard_busy_after_the_read_is_noticed(inserter: WindowsInserter,
+                                                    desktop: Desktop) -> None:
+    user_clipboard(desktop)
+    desktop.target_behaviour = "reads, then holds it"
+    done = inserter.insert("x", NOTEPAD_TARGET, PASTE)
+    assert desktop.pasted == ["x"]
+    assert done.notice == "the clipboard was busy: your previous clipboard was not restored"
+
+
+def test_an_unread_offer_is_rendered_when_the_window_goes(inserter: WindowsInserter,
+                                                          desktop: Desktop) -> None:
+    """The restore after a timeout failed (clipboard busy): the text stays on the
+    clipboard, rendered as the window is destroyed, rather than an empty entry."""
+    desktop.target_behaviour = "never"
+    send, destroy = inserter._u.SendInput, inserter._u.DestroyWindow
+
+    def send_then_busy(*args: Any) -> int:  # another application holds the clipboard...
+        desktop.open_failures = 10**6
+        return send(*args)
+
+    def free_then_destroy(hwnd: int) -> int:  # ...until the window is destroyed
+        desktop.open_failures = 0
+        return destroy(hwnd)
+
+    inserter._u.SendInput = send_then_busy
+    inserter._u.DestroyWindow = free_then_destroy
+    with pytest.raises(InsertError, match="did not read"):
+        inserter.insert("kept", NOTEPAD_TARGET, PASTE)
+    assert desktop.data(win.CF_UNICODETEXT) == utf16z("kept")
+    assert desktop.opened_by is None
