@@ -25,6 +25,9 @@ Limitations, stated here because they are the user's:
   ``CF_PALETTE``, private and GDI-object ranges) cannot be copied as bytes and are not
   saved; a bitmap survives through its ``CF_DIB``/``CF_DIBV5`` form, which Windows
   synthesizes and which is saved. ``Inserted.notice`` says when something was lost.
+- A target that has not read the text within ``PASTE_TIMEOUT_S`` gets the user's
+  clipboard back and ``insert`` raises ``InsertError``; a paste it makes later pastes the
+  user's content.
 - An elevated ("Run as administrator") target refuses synthetic input from a
   non-elevated Tingxie (UIPI) and ``SendInput`` does not report it, so the elevation is
   checked before sending: ``Unreachable``.
