@@ -12,8 +12,10 @@ that the keyboard map leaves empty are bound to the text's keysyms, and XTEST pr
 releases them. Clients reread the keyboard map when they process the ``MappingNotify`` that
 a rebinding causes, and they reread the *current* map, so a keycode may be rebound only
 once the target has surely read the key events of its previous binding: the spare keycodes
-are split in two halves used in turn, with a pause before a half is reused. Newline and
-tab are the keyboard's own Return and Tab.
+are split in two halves used in turn, and before a half is bound again the target is
+pinged (EWMH ``_NET_WM_PING``: a client answers it in order, after the key events sent
+before it); a client without ping support gets a pause instead. Newline and tab are the
+keyboard's own Return and Tab.
 
 Pasting. The clipboard's current contents are read first, every target its owner offers
 (``TARGETS``), large ones through the INCR protocol. Tingxie then owns CLIPBOARD, offering
@@ -70,7 +72,10 @@ class X11Timing:
     save_timeout_s: float = 1.0
     """How long the clipboard's owner may take to answer each request while saving."""
     rebind_pause_s: float = 0.05
-    """Before spare keycodes are bound to new keysyms again (see the module docstring)."""
+    """Before spare keycodes are bound to new keysyms again, for a target that does not
+    answer pings (see the module docstring)."""
+    ping_timeout_s: float = 2.0
+    """A target that answers pings but not this one is busy: typing goes on after this."""
 
 
 @dataclass
@@ -151,6 +156,10 @@ class X11Inserter:
         self._half = 0
         self._bound: dict[int, int] = {}  # spare keycode → keysym bound now
         self._last_bind = 0.0
+        self._unsettled = False  # keys sent since the target last answered a ping
+        self._pongs: set[int] = set()
+        # Ping replies go to the root with StructureNotify (Qt) or SubstructureNotify (GTK).
+        self._root.change_attributes(event_mask=(1 << 17) | (1 << 19))
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
         self._closed = False
@@ -254,6 +263,11 @@ class X11Inserter:
                 self._content = None
                 if self._paste is not None:
                     self._paste.lost = True
+        elif kind == X.ClientMessage:
+            fmt, data = ev.data
+            if (fmt == 32 and ev.client_type == self._atom("WM_PROTOCOLS")
+                    and data[0] == self._atom("_NET_WM_PING")):
+                self._pongs.add(int(data[1]))
         elif kind == X.SelectionNotify:
             inc = self._incoming
             if inc is not None and not inc.done:
@@ -467,7 +481,8 @@ class X11Inserter:
         if how.method is Method.PASTE:
             self._paste_text(text, how.chord)
         else:
-            self._type(text)
+            focused = self._focused() if target is None else target
+            self._type(text, self._ping_window(focused))
         self._d.sync()
         return Inserted(how, target)
 
@@ -492,7 +507,51 @@ class X11Inserter:
         for code in reversed(codes):
             xtest.fake_input(self._d, X.KeyRelease, code)
 
-    def _type(self, text: str) -> None:
+    def _ping_window(self, target: Target | None) -> Any | None:
+        """The client window in ``target`` that answers ``_NET_WM_PING``, if any."""
+        if target is None:
+            return None
+        ping = self._atom("_NET_WM_PING")
+        pending = [self._d.create_resource_object("window", target.id)]
+        for _ in range(32):
+            if not pending:
+                break
+            w = pending.pop(0)
+            try:
+                if ping in (w.get_wm_protocols() or ()):
+                    return w
+                pending.extend(w.query_tree().children)
+            except Exception:  # noqa: BLE001 - a window destroyed meanwhile
+                continue
+        return None
+
+    def _settle(self, client: Any | None) -> None:
+        """Wait until the target has handled the keys sent so far (see the docstring)."""
+        if not self._unsettled:
+            return
+        self._unsettled = False
+        if client is None:
+            wait = self.timing.rebind_pause_s - (time.monotonic() - self._last_bind)
+            if wait > 0:
+                time.sleep(wait)
+            return
+        from Xlib import X
+        from Xlib.protocol import event
+
+        stamp = (int(time.monotonic() * 1000) & 0x7FFFFFFF) or 1
+        while stamp in self._pongs:
+            stamp += 1
+        ping = event.ClientMessage(
+            window=client, client_type=self._atom("WM_PROTOCOLS"),
+            data=(32, [self._atom("_NET_WM_PING"), stamp, client.id, 0, 0]),
+        )
+        client.send_event(ping, event_mask=X.NoEventMask)
+        if not self._wait(lambda: stamp in self._pongs, self.timing.ping_timeout_s):
+            log.info("window 0x%x did not answer a ping in %g s; typing on", client.id,
+                     self.timing.ping_timeout_s)
+        self._pongs.discard(stamp)
+
+    def _type(self, text: str, client: Any | None = None) -> None:
         if not self._spare:
             raise Unreachable("the keyboard map has no free keycode to type with; "
                               "choose paste in Settings")
@@ -509,21 +568,20 @@ class X11Inserter:
             sym = keysym_for(char)
             if sym not in binding:
                 if len(binding) == half:
-                    self._flush(chunk, binding)
+                    self._flush(chunk, binding, client)
                     chunk, binding = [], {}
                 binding[sym] = -1
             chunk.append(sym | (1 << 40))  # a keysym still to resolve (marked)
-        self._flush(chunk, binding)
+        self._flush(chunk, binding, client)
 
-    def _flush(self, chunk: list[int], binding: dict[int, int]) -> None:
+    def _flush(self, chunk: list[int], binding: dict[int, int], client: Any | None) -> None:
         """Bind the chunk's keysyms to one half of the spare keycodes, then tap the chunk."""
         if not chunk:
             return
         if binding:
             codes = self._next_half()
-            wait = self.timing.rebind_pause_s - (time.monotonic() - self._last_bind)
-            if wait > 0:
-                time.sleep(wait)
+            if any(self._bound.get(code) != sym for sym, code in zip(binding, codes)):
+                self._settle(client)
             for sym, code in zip(list(binding), codes):
                 binding[sym] = code
                 self._bind(code, sym)
@@ -533,6 +591,7 @@ class X11Inserter:
             self._tap([code])
         self._d.sync()
         self._last_bind = time.monotonic()
+        self._unsettled = True
 
     def _next_half(self) -> list[int]:
         half = max(1, len(self._spare) // 2)

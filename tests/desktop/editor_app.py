@@ -4,7 +4,8 @@ every change, so a test reads what the user would see in the editor.
 
     python -m tests.desktop.editor_app OUT [--title T] [--class NAME]
 
-``--class`` sets the window's WM_CLASS class (e.g. "xterm", to be treated as a terminal).
+``--class`` sets the window's WM_CLASS class (e.g. "xterm", to be treated as a terminal);
+``--key-ms`` makes it a busy application, spending that long on every key press.
 Prints ``ready 0x<window id>`` once the window is shown and focused.
 """
 
@@ -21,14 +22,26 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--title", default="editor")
     parser.add_argument("--class", dest="cls", default="tingxie-test-editor")
+    parser.add_argument("--key-ms", type=float, default=0.0)
     args = parser.parse_args()
     # Qt takes WM_CLASS's instance from RESOURCE_NAME and its class from the app name.
     os.environ["RESOURCE_NAME"] = args.cls
-    from PySide6.QtCore import QTimer
+    import time
+
+    from PySide6.QtCore import QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication, QPlainTextEdit
+
+    class Busy(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.KeyPress:
+                time.sleep(args.key_ms / 1000.0)
+            return False
 
     app = QApplication([sys.argv[0]])
     app.setApplicationName(args.cls)
+    busy = Busy()
+    if args.key_ms:
+        app.installEventFilter(busy)
     edit = QPlainTextEdit()
     edit.setWindowTitle(args.title)
     edit.resize(500, 300)
