@@ -69,12 +69,17 @@ class DictationConfig:
     final_timeout_s: float = 30.0
     """A final not there this long after release is given up (shown as a problem; the
     session is replaced), so the window never stays stuck in FINISHING."""
+    max_utterance_s: float = 300.0
+    """A hold longer than this is cut into utterances of at most this length: the one
+    spoken so far is finished (its text delivered) and the next starts at once on the same
+    hold, with the audio of the gap (nothing is lost, nothing heard twice)."""
 
 
 @dataclass
 class _Utterance:
     number: int
     pressed_at: float
+    context: object = None
     released_at: float | None = None
     done: bool = False
     text: str = field(default="")
@@ -82,7 +87,12 @@ class _Utterance:
 
 class Dictation:
     """Push-to-talk dictation on an ``EngineHandle`` and a ``MicrophoneSupervisor``; a
-    ``Talker`` for the push-to-talk controller. ``close`` closes ``sink`` too."""
+    ``Talker`` for the push-to-talk controller. ``close`` closes ``sink`` too.
+
+    ``context`` is called at each press; what it returns travels with the utterance to the
+    sink as ``FinalUtterance.context`` (the window focused at key-down, for the sink that
+    types the text there). An utterance cut by ``max_utterance_s`` keeps its press's.
+    """
 
     def __init__(
         self,
@@ -94,8 +104,10 @@ class Dictation:
         config: DictationConfig = DictationConfig(),
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = datetime.now,
+        context: Callable[[], object] | None = None,
     ) -> None:
         self._handle = handle
+        self._context = context
         self._mic = microphone
         self._events = events
         self._sink = sink
@@ -139,25 +151,39 @@ class Dictation:
                 return False
         if not self._mic.ensure_open():
             return False
+        context = self._capture_context()
         with self._lock:
             if self._closed or self._listening is not None:
                 return self._listening is not None
-            try:
-                session = self._current_session()
-            except EngineError as exc:
-                self._events.problem(Problem(ProblemKind.RECOGNITION_FAILED, str(exc)))
-                return False
-            self._count += 1
-            utt = _Utterance(self._count, self._clock())
-            self._listening = utt
-            self._set_state(DictationState.LISTENING)
-            self._events.partial("")
-            preroll = self._mic.listen(
-                lambda block: self._on_block(utt, block), lambda: self._on_mic_ended(utt)
-            )
-            if len(preroll):
-                self._feed(utt, preroll, session)
-            return True
+            return self._begin(context)
+
+    def _capture_context(self) -> object:
+        if self._context is None:
+            return None
+        try:
+            return self._context()
+        except Exception:  # noqa: BLE001 - no context is better than no dictation
+            log.exception("capturing the press's context failed")
+            return None
+
+    def _begin(self, context: object) -> bool:
+        """Called with the lock held: start an utterance, the pre-roll first."""
+        try:
+            session = self._current_session()
+        except EngineError as exc:
+            self._events.problem(Problem(ProblemKind.RECOGNITION_FAILED, str(exc)))
+            return False
+        self._count += 1
+        utt = _Utterance(self._count, self._clock(), context)
+        self._listening = utt
+        self._set_state(DictationState.LISTENING)
+        self._events.partial("")
+        preroll = self._mic.listen(
+            lambda block: self._on_block(utt, block), lambda: self._on_mic_ended(utt)
+        )
+        if len(preroll):
+            self._feed(utt, preroll, session)
+        return True
 
     def release(self) -> None:
         """End the utterance being held; its final arrives later through the sink."""
@@ -245,6 +271,7 @@ class Dictation:
                 audio=round(result.audio_ms / 1000.0, 3),
                 latency=round((now - utt.released_at) * 1000.0, 1),
                 rtf=round(result.compute_ms / result.audio_ms, 3) if result.audio_ms else 0.0,
+                context=utt.context,
             )
         with self._lock:
             given_up = utt.done and utt not in self._finishing
@@ -282,7 +309,20 @@ class Dictation:
         if self._closed:
             return
         self._give_up_overdue_finals(self._clock())
+        self._cut_long_utterance(self._clock())
         self._mic.tick()
+
+    def _cut_long_utterance(self, now: float) -> None:
+        with self._lock:
+            utt = self._listening
+            if utt is None or now - utt.pressed_at < self._config.max_utterance_s:
+                return
+            log.info("utterance %d reached %g s: finished, the next one goes on",
+                     utt.number, self._config.max_utterance_s)
+            # Both under the lock: the blocks that arrive in between wait in the pre-roll,
+            # which the next utterance takes first.
+            self._finish(utt)
+            self._begin(utt.context)
 
     def _give_up_overdue_finals(self, now: float) -> None:
         with self._lock:

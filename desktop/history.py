@@ -11,7 +11,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 DATA_DIR_ENV = "TINGXIE_DATA_DIR"
@@ -27,9 +27,12 @@ class FinalUtterance:
     audio: float
     latency: float
     rtf: float = 0.0  # the model's compute time / the audio's duration
+    context: object = field(default=None, compare=False, repr=False)
+    """Where the utterance was spoken (the window focused at key-down); not written."""
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        line = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "context"}
+        return json.dumps(line, ensure_ascii=False)
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:

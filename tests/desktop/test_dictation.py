@@ -372,3 +372,54 @@ def test_a_bare_sink_that_raises_is_a_problem_and_the_dictation_goes_back_to_idl
     d.close()
     assert broken.closed
     recognizer.close()
+
+
+def test_the_press_context_travels_with_its_final_and_is_not_written(tmp_path: Path) -> None:
+    recognizer = fake_recognizer()
+    audio, events, history = FakeAudioSource(), Recorder(), History(tmp_path / "h.jsonl")
+    mic = MicrophoneSupervisor(audio, events)
+    focus = iter(["editor window", "terminal window"])
+    d = Dictation(EngineHandle.ready(recognizer), mic, events,
+                  FanOut([HistorySink(history, events.problem), events], events.problem),
+                  context=lambda: next(focus))
+    mic.start()
+    for level in (0.2, 0.48):
+        d.press()
+        audio.push(tone(level, 0.3))
+        d.release()
+        assert events.wait(lambda: len(events.finals) == (1 if level == 0.2 else 2))
+    assert [f.context for f in events.finals] == ["editor window", "terminal window"]
+    d.close()
+    assert "window" not in (tmp_path / "h.jsonl").read_text(encoding="utf-8")
+    assert [u.text for u in history.read()] == [f.text for f in events.finals]
+    recognizer.close()
+
+
+def test_a_hold_longer_than_the_maximum_is_cut_without_losing_or_repeating_audio() -> None:
+    recognizer = fake_recognizer()
+    audio, events, clock = FakeAudioSource(), Recorder(), FakeClock()
+    mic = MicrophoneSupervisor(audio, events, config=MicrophoneConfig(stall_s=None), clock=clock)
+    d = Dictation(EngineHandle.ready(recognizer), mic, events, events,
+                  config=DictationConfig(max_utterance_s=1.0), clock=clock,
+                  context=lambda: "the window")
+    mic.start()
+    d.press()
+    audio.push(tone(0.2, 0.6))
+    clock.now += 0.6
+    d.tick()
+    assert d.state is DictationState.LISTENING and not events.finals
+    clock.now += 0.5
+    d.tick()  # 1.1 s held: the first part is finished, the hold goes on
+    assert d.listening
+    audio.push(tone(0.48, 0.4))
+    clock.now += 0.4
+    d.release()
+    assert events.wait(lambda: len(events.finals) == 2)
+    first, second = events.finals
+    assert (first.text, second.text) == ("四", "九")
+    assert (first.audio, second.audio) == (pytest.approx(0.6), pytest.approx(0.4))
+    assert first.duration == pytest.approx(1.1) and second.duration == pytest.approx(0.4)
+    assert first.context == second.context == "the window"
+    assert events.wait(lambda: d.state is DictationState.IDLE)
+    d.close()
+    recognizer.close()
