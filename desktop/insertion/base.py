@@ -45,11 +45,13 @@ class Chord(enum.Enum):
 class Target:
     """A window that had the focus. ``id`` is the platform's handle (an X11 window id, an
     HWND, a macOS pid); ``app`` the application's class or executable name, lower-case
-    ("gnome-terminal-server", "code", "notepad.exe"), used to choose the method."""
+    ("gnome-terminal-server", "code", "notepad.exe"), used to choose the method; ``pid``
+    the process that owns it (0: unknown), so Tingxie knows its own windows."""
 
     id: int
     app: str = ""
     title: str = ""
+    pid: int = 0
 
 
 @dataclass(frozen=True)

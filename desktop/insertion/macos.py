@@ -117,7 +117,7 @@ class MacInserter:
         app = self._frontmost()
         if app is None:
             return None
-        return Target(app.pid, (app.executable or app.name).lower(), app.name)
+        return Target(app.pid, (app.executable or app.name).lower(), app.name, app.pid)
 
     def insert(self, text: str, target: Target | None, how: How) -> Inserted:
         """See ``TextInserter.insert``. Raises ``Unreachable`` without the Accessibility

@@ -279,7 +279,8 @@ class WindowsInserter:
     def _target_of(self, hwnd: int) -> Target | None:
         if not hwnd:
             return None
-        return Target(hwnd, self._image_name(self._pid_of(hwnd)), self._title(hwnd))
+        pid = self._pid_of(hwnd)
+        return Target(hwnd, self._image_name(pid), self._title(hwnd), pid)
 
     def _pid_of(self, hwnd: int) -> int:
         pid = DWORD(0)

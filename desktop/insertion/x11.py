@@ -423,8 +423,8 @@ class X11Inserter:
             active = self._toplevel(focus)
             if active is None:
                 return None
-        app, title = self._describe(active)
-        return Target(active.id, app, title)
+        app, title, pid = self._describe(active)
+        return Target(active.id, app, title, pid)
 
     def _active_window(self) -> Any | None:
         """The window manager's idea of the active window (EWMH), None without one."""
@@ -446,9 +446,9 @@ class X11Inserter:
             current = tree.parent
         return None
 
-    def _describe(self, window: Any) -> tuple[str, str]:
-        """(WM_CLASS class lower-cased, title) of ``window`` or, under a reparenting window
-        manager, of the client window inside its frame."""
+    def _describe(self, window: Any) -> tuple[str, str, int]:
+        """(WM_CLASS class lower-cased, title, _NET_WM_PID or 0) of ``window`` or, under a
+        reparenting window manager, of the client window inside its frame."""
         from Xlib import X
 
         pending = [window]
@@ -464,12 +464,13 @@ class X11Inserter:
                 name = w.get_full_property(self._atom("_NET_WM_NAME"), X.AnyPropertyType)
                 title = (_bytes(name.value, 8).decode("utf-8", "replace") if name
                          else (w.get_wm_name() or ""))
-                return cls[1].lower(), str(title)
+                pid = w.get_full_property(self._atom("_NET_WM_PID"), X.AnyPropertyType)
+                return cls[1].lower(), str(title), int(pid.value[0]) if pid else 0
             try:
                 pending.extend(w.query_tree().children)
             except Exception:  # noqa: BLE001
                 pass
-        return "", ""
+        return "", "", 0
 
     # --- inserting -----------------------------------------------------------------------
     def _insert(self, text: str, target: Target | None, how: How) -> Inserted:

@@ -28,7 +28,7 @@ from tingxie.desktop.insertion.wayland import Completed
 CMD = mac.K_CG_EVENT_FLAG_MASK_COMMAND
 TEXTEDIT = FrontApp(501, "TextEdit", "文本编辑")
 SAFARI = FrontApp(777, "Safari", "Safari")
-TEXTEDIT_TARGET = Target(501, "textedit", "文本编辑")
+TEXTEDIT_TARGET = Target(501, "textedit", "文本编辑", 501)
 
 
 @dataclass
@@ -151,7 +151,7 @@ def test_another_frontmost_application_is_focus_moved(inserter: MacInserter, fak
     fake.front = SAFARI
     with pytest.raises(FocusMoved) as raised:
         inserter.insert("x", TEXTEDIT_TARGET, How(Method.PASTE, Chord.CMD_V))
-    assert raised.value.now == Target(777, "safari", "Safari")
+    assert raised.value.now == Target(777, "safari", "Safari", 777)
     assert fake.posted == [] and fake.calls == []
 
 

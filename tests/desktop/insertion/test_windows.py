@@ -365,7 +365,7 @@ def inserter(desktop: Desktop) -> WindowsInserter:
                                desktop, "now", desktop.now + s))
 
 
-NOTEPAD_TARGET = Target(NOTEPAD, "notepad.exe", "Untitled - Notepad")
+NOTEPAD_TARGET = Target(NOTEPAD, "notepad.exe", "Untitled - Notepad", 100)
 TYPE = How(Method.TYPE)
 PASTE = How(Method.PASTE, Chord.CTRL_V)
 
@@ -383,7 +383,7 @@ def test_focus_moved_away_sends_nothing(inserter: WindowsInserter, desktop: Desk
     desktop.foreground = BROWSER
     with pytest.raises(FocusMoved) as raised:
         inserter.insert("hello", NOTEPAD_TARGET, TYPE)
-    assert raised.value.now == Target(BROWSER, "browser.exe", "Tingxie — Browser")
+    assert raised.value.now == Target(BROWSER, "browser.exe", "Tingxie — Browser", 300)
     with pytest.raises(FocusMoved):
         inserter.insert("hello", NOTEPAD_TARGET, PASTE)
     assert desktop.sent == [] and desktop.calls == []  # no key, no clipboard

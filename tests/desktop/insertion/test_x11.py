@@ -45,6 +45,7 @@ def test_focused_is_the_editor_toplevel_with_its_class(inserter, editor) -> None
     target = inserter.focused()
     assert target is not None and target.id == editor.window
     assert target.app == "tingxie-test-editor" and target.title == "editor"
+    assert target.pid == editor.process.pid
 
 
 def test_typing_puts_unicode_text_in_and_leaves_the_clipboard_alone(
