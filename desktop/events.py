@@ -15,6 +15,9 @@ class ProblemKind(enum.Enum):
     RECOGNITION_FAILED = "recognition_failed"
     HISTORY_FAILED = "history_failed"
     DELIVERY_FAILED = "delivery_failed"  # a result sink other than the history failed
+    FOCUS_MOVED = "focus_moved"  # not typed: the window of the key-down lost the focus
+    INSERT_FAILED = "insert_failed"  # the text could not go into the other application
+    INSERT_NOTICE = "insert_notice"  # it went in, differently (e.g. only to the clipboard)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,15 @@ _TEXT: dict[str, tuple[str, str]] = {
     "problem_history_failed": ("Could not save the history: {detail}", "无法保存历史记录：{detail}"),
     "problem_delivery_failed": ("Could not deliver the text: {detail}", "无法送出文字：{detail}"),
     "copied": ("Copied", "已复制"),
+    "problem_focus_moved": (
+        "Not typed: {detail}. The text is in the history; use “Paste last result”.",
+        "未输入（{detail}）：焦点已离开原窗口。文字已保存在历史中，可用“粘贴上一条”。",
+    ),
+    "problem_insert_failed": (
+        "Could not type into the other application: {detail}. The text is in the history.",
+        "无法输入到其他应用：{detail}。文字已保存在历史中。",
+    ),
+    "problem_insert_notice": ("{detail}", "{detail}"),
 }
 
 

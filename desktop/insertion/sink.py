@@ -1,0 +1,195 @@
+"""The result sink that puts each final into the application the user was working in, and
+"paste last result". No Qt.
+
+``InsertSink`` sits behind the history (``HistorySink(then=[...])``): it gets an utterance
+only once its line is on disk, so a failed insertion never loses the text. Each utterance's
+``context`` is the ``Target`` focused at key-down (``Dictation``'s press context):
+
+- a Target of Tingxie itself (its window had the focus: Space, the hold button) gets
+  nothing typed — the transcript already shows it;
+- a Target that no longer has the focus gets nothing typed (``FocusMoved``): the user is
+  told, and "paste last" puts the text where the focus is now;
+- no Target (the platform cannot tell, Wayland): the text goes wherever the focus is.
+
+While the hold key is still down the sink waits (up to ``hold_wait_s``): typing under a held
+Ctrl would be shortcuts, and releasing the user's keys for them would end the next hold.
+Insertion runs on the sink's own thread, one utterance at a time, in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..events import Problem, ProblemKind, ProblemListener
+from ..history import FinalUtterance
+from .base import FocusMoved, Inserted, InsertError, Method, Target, TextInserter, choose
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InsertConfig:
+    """The user's insertion settings."""
+
+    enabled: bool = True
+    method: Method = Method.AUTO
+    paste_apps: Sequence[str] = ()
+    """Application names (Target.app) always pasted into under AUTO."""
+    hold_wait_s: float = 30.0
+    """How long a final waits for the hold key to come up before it is typed anyway."""
+
+
+class InsertEvents(Protocol):
+    """What the sink reports, from its own thread (the floating preview fades on it)."""
+
+    def inserted(self, text: str, result: Inserted) -> None: ...
+
+
+def own_process(target: Target) -> bool:
+    """True for a window of this process (Tingxie's own)."""
+    return target.pid == os.getpid()
+
+
+class InsertSink:
+    """A ``ResultSink`` typing finals into the window focused at their key-down, with
+    ``paste_last``. ``held`` tells whether a hold key is down now."""
+
+    name = "insert"
+
+    def __init__(
+        self,
+        inserter: TextInserter,
+        on_problem: ProblemListener,
+        *,
+        config: InsertConfig = InsertConfig(),
+        held: Callable[[], bool] = lambda: False,
+        events: InsertEvents | None = None,
+        is_own: Callable[[Target], bool] = own_process,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.inserter = inserter
+        self.config = config
+        self._on_problem = on_problem
+        self._held = held
+        self._events = events
+        self._is_own = is_own
+        self._clock = clock
+        self._last: str | None = None
+        self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="tingxie-insert", daemon=True)
+        self._thread.start()
+
+    @property
+    def last(self) -> str | None:
+        """The latest final's text (what "paste last" inserts)."""
+        return self._last
+
+    def focused(self) -> object:
+        """The press context for ``Dictation``: the focused window, None if unknown."""
+        try:
+            return self.inserter.focused()
+        except InsertError as exc:
+            log.info("the focused window is unknown: %s", exc)
+            return None
+
+    # --- ResultSink ----------------------------------------------------------------------
+    def deliver(self, utterance: FinalUtterance) -> None:
+        self._last = utterance.text
+        if not self.config.enabled:
+            return
+        self._post(lambda: self._insert(utterance))
+
+    def close(self) -> None:
+        """Insert what is queued, then close the inserter."""
+        with self._idle:
+            if self._closed:
+                return
+            self._closed = True
+        self._jobs.put(None)
+        self._thread.join(self.config.hold_wait_s + 15.0)
+        self.inserter.close()
+
+    # --- paste last ----------------------------------------------------------------------
+    def paste_last(self) -> bool:
+        """Insert the latest final where the focus is now; False if there is none yet."""
+        text = self._last
+        if text is None:
+            return False
+        self._post(lambda: self._insert_now(text))
+        return True
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until everything posted so far is done; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    # --- the sink's thread ---------------------------------------------------------------
+    def _post(self, job: Callable[[], None]) -> None:
+        with self._idle:
+            if self._closed:
+                log.warning("insertion after close dropped (the text is in the history)")
+                return
+            self._pending += 1
+        self._jobs.put(job)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a bug in one insertion must not stop the next
+                log.exception("inserting text failed")
+            with self._idle:
+                self._pending -= 1
+                self._idle.notify_all()
+
+    def _wait_for_keys_up(self) -> None:
+        deadline = self._clock() + self.config.hold_wait_s
+        while self._held() and self._clock() < deadline:
+            time.sleep(0.02)
+
+    def _insert(self, utterance: FinalUtterance) -> None:
+        target = utterance.context if isinstance(utterance.context, Target) else None
+        if target is not None and self._is_own(target):
+            return  # spoken into Tingxie's own window: the transcript has it
+        self._wait_for_keys_up()
+        self._do(utterance.text, target)
+
+    def _insert_now(self, text: str) -> None:
+        self._wait_for_keys_up()
+        target = self.focused()
+        target = target if isinstance(target, Target) else None
+        if target is not None and self._is_own(target):
+            self._on_problem(Problem(ProblemKind.INSERT_FAILED,
+                                     "Tingxie's own window has the focus"))
+            return
+        self._do(text, target)
+
+    def _do(self, text: str, target: Target | None) -> None:
+        how = choose(self.config.method, target, paste_apps=self.config.paste_apps)
+        try:
+            result = self.inserter.insert(text, target, how)
+        except FocusMoved as exc:
+            log.info("not typed, %s: %s", exc, text)
+            self._on_problem(Problem(ProblemKind.FOCUS_MOVED, str(exc)))
+            return
+        except InsertError as exc:
+            log.warning("not inserted (%s): %s", exc, text)
+            self._on_problem(Problem(ProblemKind.INSERT_FAILED, str(exc)))
+            return
+        log.info("inserted by %s into %s", result.how.method.value,
+                 (target.app or hex(target.id)) if target else "the focused window")
+        if result.notice:
+            self._on_problem(Problem(ProblemKind.INSERT_NOTICE, result.notice))
+        if self._events is not None:
+            self._events.inserted(text, result)
+
