@@ -77,7 +77,7 @@ _TEXT: dict[str, tuple[str, str]] = {
         "Could not type into the other application: {detail}. The text is in the history.",
         "无法输入到其他应用：{detail}。文字已保存在历史中。",
     ),
-    "problem_insert_notice": ("{detail}", "{detail}"),
+    "problem_insert_notice": ("Note: {detail}", "提示：{detail}"),
 }
 
 
