@@ -18,6 +18,7 @@ class ProblemKind(enum.Enum):
     FOCUS_MOVED = "focus_moved"  # not typed: the window of the key-down lost the focus
     INSERT_FAILED = "insert_failed"  # the text could not go into the other application
     INSERT_NOTICE = "insert_notice"  # it went in, differently (e.g. only to the clipboard)
+    HOTKEY_UNAVAILABLE = "hotkey_unavailable"  # a global key cannot be watched here
 
 
 @dataclass(frozen=True)

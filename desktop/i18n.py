@@ -78,6 +78,10 @@ _TEXT: dict[str, tuple[str, str]] = {
         "无法输入到其他应用：{detail}。文字已保存在历史中。",
     ),
     "problem_insert_notice": ("Note: {detail}", "提示：{detail}"),
+    "problem_hotkey_unavailable": (
+        "The global key does not work here ({detail}). Space in this window still does.",
+        "全局按键在此不可用（{detail}）。在本窗口中按住空格键仍可使用。",
+    ),
 }
 
 

@@ -267,12 +267,17 @@ class FakeHoldKeySource:
         self.name = name
         self.debounce_s = debounce_s
         self.listener: HoldKeyListener | None = None
+        self.closed = False
 
     def start(self, listener: HoldKeyListener) -> None:
         self.listener = listener
 
     def stop(self) -> None:
         self.listener = None
+
+    def close(self) -> None:
+        self.listener = None
+        self.closed = True
 
     def down(self, t: float) -> None:
         if self.listener is not None:
