@@ -18,10 +18,15 @@ from tingxie.engine.handle import EngineHandle, EngineState, Loader
 from .audio import AudioSource, SoundDeviceSource
 from .bridge import EngineBridge
 from .dictation import Dictation, DictationConfig
+from .events import Problem, ProblemKind
+from .global_keys import GlobalKeys, SourceFactory
 from .history import History, data_dir
 from .i18n import Texts, choose_language
+from .insertion.base import TextInserter
+from .insertion.sink import InsertConfig, InsertSink
 from .keys import ButtonSource, QtTimer, WindowKeySource
 from .microphone import MicrophoneConfig, MicrophoneSupervisor
+from .platform import Unavailable, global_hold_key, text_inserter
 from .push_to_talk import PushToTalk
 from .service import ConnectionsListener, EmbeddedServer, ServiceController
 from .settings import AppSettings
@@ -97,6 +102,8 @@ class DesktopApp:
     history_sink: HistorySink
     microphone: MicrophoneSupervisor
     push_to_talk: PushToTalk
+    insert_sink: InsertSink | None = None
+    global_keys: GlobalKeys | None = None
 
 
 def build(
@@ -113,9 +120,15 @@ def build(
     choose_model_folder: ModelChooser = ask_model_folder,
     start: bool = True,
     service_port: int | None = None,
+    inserter: TextInserter | None = None,
+    global_source: SourceFactory | None = None,
 ) -> DesktopApp:
     """Assemble bridge, microphone, dictation, result sinks, push-to-talk controller and its
     sources, service and window (a QApplication must exist).
+
+    ``inserter``: where finals are typed into other applications (None: nowhere, the
+    window only); ``global_source``: makes the desktop-wide keys (None: only Space and the
+    button). ``run`` passes the platform's; tests pass fakes or real X11 ones.
 
     With ``start`` the microphone is opened, the model load started if not yet, and the
     service started if the settings enable it.
@@ -129,11 +142,48 @@ def build(
         config=microphone_config or MicrophoneConfig(idle_release_s=settings.idle_release_s),
         device=settings.microphone,
     )
-    # Final results: queued for the history's writer thread, then posted to the transcript.
-    history_sink = HistorySink(history, bridge.problem)
+    # Final results: queued for the history's writer thread (which then hands each to the
+    # insertion sink: typed only once it is on disk), and posted to the transcript.
+    push_to_talk: PushToTalk | None = None
+    insert_sink = (
+        InsertSink(
+            inserter,
+            bridge.problem,
+            config=insert_config(settings),
+            held=lambda: push_to_talk is not None and push_to_talk.held,
+            events=bridge,
+        )
+        if inserter is not None
+        else None
+    )
+    history_sink = HistorySink(history, bridge.problem, then=[insert_sink] if insert_sink else [])
     sinks = FanOut([history_sink, bridge], bridge.problem)
-    dictation = Dictation(handle, microphone, bridge, sinks, config=config or DictationConfig())
-    push_to_talk = PushToTalk(dictation, QtTimer(bridge))
+    dictation = Dictation(
+        handle,
+        microphone,
+        bridge,
+        sinks,
+        config=config or DictationConfig(),
+        context=insert_sink.focused if insert_sink is not None else None,
+    )
+    push_to_talk = PushToTalk(dictation, QtTimer(bridge), mode=settings.talk_mode)
+    global_keys = (
+        GlobalKeys(
+            push_to_talk,
+            insert_sink.paste_last if insert_sink is not None else (lambda: None),
+            global_source,
+            bridge.problem,
+        )
+        if global_source is not None
+        else None
+    )
+
+    def settings_applied() -> None:
+        push_to_talk.mode = settings.talk_mode
+        if insert_sink is not None:
+            insert_sink.config = insert_config(settings)
+        if global_keys is not None:
+            global_keys.apply(settings.hold_key, settings.paste_last_key, settings.global_keys)
     service = ServiceController(
         (
             (lambda host, port, listener: server_factory(handle, host, port, listener))
@@ -158,9 +208,13 @@ def build(
         choose_model_folder=choose_model_folder,
         icon=app_icon(),
         service_port=service_port,
+        on_settings_applied=settings_applied,
+        before_shutdown=global_keys.close if global_keys is not None else None,
     )
     push_to_talk.add(WindowKeySource(window))
     push_to_talk.add(ButtonSource(window.talk_button))
+    if global_keys is not None:
+        global_keys.apply(settings.hold_key, settings.paste_last_key, settings.global_keys)
     if start:
         microphone.start()
         if handle.status.state is EngineState.NOT_LOADED:
@@ -177,7 +231,30 @@ def build(
         history_sink,
         microphone,
         push_to_talk,
+        insert_sink,
+        global_keys,
     )
+
+
+def insert_config(settings: AppSettings) -> InsertConfig:
+    return InsertConfig(
+        enabled=settings.insert_enabled,
+        method=settings.insert_method,
+        paste_apps=settings.paste_apps,
+    )
+
+
+def platform_parts() -> tuple[TextInserter | None, SourceFactory | None, list[Problem]]:
+    """This desktop's inserter and global key factory, and what could not be had (shown
+    in the window; the app runs on without)."""
+    problems = []
+    inserter: TextInserter | None = None
+    try:
+        inserter = text_inserter()
+    except Unavailable as exc:
+        log.warning("text cannot be typed into other applications: %s", exc)
+        problems.append(Problem(ProblemKind.INSERT_FAILED, str(exc)))
+    return inserter, global_hold_key, problems
 
 
 def run(
@@ -215,6 +292,7 @@ def run(
         handle = handle(app_settings.model)
     factory = default_server_factory() if server_factory == "default" else server_factory
     history = History((history_dir or data_dir()) / "history.jsonl")
+    inserter, global_source, problems = platform_parts()
     desktop = build(
         handle,
         settings=app_settings,
@@ -223,7 +301,11 @@ def run(
         server_factory=factory,  # type: ignore[arg-type]
         loader_for=loader_for,
         service_port=service_port,
+        inserter=inserter,
+        global_source=global_source,
     )
+    for problem in problems:
+        desktop.bridge.problem(problem)
     desktop.window.show()
     app.aboutToQuit.connect(desktop.window.shutdown)
     code = app.exec()

@@ -19,9 +19,9 @@ from .service import ServiceStatus
 
 
 class EngineBridge(QObject):
-    """Implements ``DictationEvents`` and ``MicrophoneEvents``; is the transcript's
-    ``ResultSink`` (a queued signal: the worker thread only posts it); also forwards engine
-    status and service status."""
+    """Implements ``DictationEvents``, ``MicrophoneEvents`` and ``InsertEvents``; is the
+    transcript's ``ResultSink`` (a queued signal: the worker thread only posts it); also
+    forwards engine status and service status."""
 
     name = "transcript"
 
@@ -33,6 +33,7 @@ class EngineBridge(QObject):
     audio_status = Signal(object)  # AudioStatus
     engine_status = Signal(object)  # EngineStatus
     service_status = Signal(object)  # ServiceStatus
+    text_inserted = Signal(str)  # a final went into another application
 
     # --- DictationEvents, MicrophoneEvents ----------------------------------------------
     def state_changed(self, state: DictationState) -> None:
@@ -56,6 +57,10 @@ class EngineBridge(QObject):
 
     def close(self) -> None:
         """Nothing to finish: what was emitted is in the GUI thread's queue."""
+
+    # --- InsertEvents (the insertion sink's thread) ----------------------------------------
+    def inserted(self, text: str, result: object) -> None:
+        self.text_inserted.emit(text)
 
     # --- engine and service --------------------------------------------------------------
     def watch(self, handle: EngineHandle) -> None:

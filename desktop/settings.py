@@ -1,11 +1,18 @@
 """The user's settings, kept in QSettings: microphone, model, service on/off and port,
-UI language, idle time after which the microphone is released."""
+UI language, idle time after which the microphone is released; the global keys, the talk
+mode, how text goes into other applications, the floating preview."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
 from tingxie.server.config import DEFAULT_PORT
+
+from .hotkey import DEFAULT_HOLD_KEY
+from .insertion.base import Method
+from .push_to_talk import TalkMode
+
+DEFAULT_PASTE_LAST_KEY = "ctrl+alt+v"
 
 
 class AppSettings:
@@ -17,6 +24,12 @@ class AppSettings:
     def _str(self, key: str, default: str) -> str:
         value = self.store.value(key, default)
         return str(value) if value is not None else default
+
+    def _bool(self, key: str, default: bool) -> bool:
+        return self._str(key, "true" if default else "false").lower() in ("true", "1", "yes")
+
+    def _set_bool(self, key: str, on: bool) -> None:
+        self.store.setValue(key, "true" if on else "false")
 
     @property
     def microphone(self) -> str | None:
@@ -77,6 +90,95 @@ class AppSettings:
     @language.setter
     def language(self, value: str) -> None:
         self.store.setValue("ui/language", value)
+
+    # --- dictating into other applications --------------------------------------------
+    @property
+    def hold_key(self) -> str:
+        """The global hold key's name (``tingxie.desktop.hotkey``); "" for none."""
+        return self._str("keys/hold", DEFAULT_HOLD_KEY)
+
+    @hold_key.setter
+    def hold_key(self, name: str) -> None:
+        self.store.setValue("keys/hold", name)
+
+    @property
+    def paste_last_key(self) -> str:
+        return self._str("keys/paste_last", DEFAULT_PASTE_LAST_KEY)
+
+    @paste_last_key.setter
+    def paste_last_key(self, name: str) -> None:
+        self.store.setValue("keys/paste_last", name)
+
+    @property
+    def global_keys(self) -> bool:
+        """Watch the global keys at all (off: only Space and the button, in the window)."""
+        return self._bool("keys/global", True)
+
+    @global_keys.setter
+    def global_keys(self, on: bool) -> None:
+        self._set_bool("keys/global", on)
+
+    @property
+    def talk_mode(self) -> TalkMode:
+        value = self._str("keys/mode", TalkMode.HOLD.value)
+        return next((m for m in TalkMode if m.value == value), TalkMode.HOLD)
+
+    @talk_mode.setter
+    def talk_mode(self, mode: TalkMode) -> None:
+        self.store.setValue("keys/mode", mode.value)
+
+    @property
+    def insert_enabled(self) -> bool:
+        """Type each final into the application focused at key-down."""
+        return self._bool("insert/enabled", True)
+
+    @insert_enabled.setter
+    def insert_enabled(self, on: bool) -> None:
+        self._set_bool("insert/enabled", on)
+
+    @property
+    def insert_method(self) -> Method:
+        value = self._str("insert/method", Method.AUTO.value)
+        return next((m for m in Method if m.value == value), Method.AUTO)
+
+    @insert_method.setter
+    def insert_method(self, method: Method) -> None:
+        self.store.setValue("insert/method", method.value)
+
+    @property
+    def paste_apps(self) -> tuple[str, ...]:
+        """Application names always pasted into (comma-separated in the file)."""
+        raw = self._str("insert/paste_apps", "")
+        return tuple(a.strip().lower() for a in raw.split(",") if a.strip())
+
+    @paste_apps.setter
+    def paste_apps(self, apps: tuple[str, ...] | list[str]) -> None:
+        self.store.setValue("insert/paste_apps", ",".join(a.strip() for a in apps if a.strip()))
+
+    @property
+    def preview_enabled(self) -> bool:
+        return self._bool("ui/preview", True)
+
+    @preview_enabled.setter
+    def preview_enabled(self, on: bool) -> None:
+        self._set_bool("ui/preview", on)
+
+    @property
+    def sound_cues(self) -> bool:
+        return self._bool("ui/sound_cues", False)
+
+    @sound_cues.setter
+    def sound_cues(self, on: bool) -> None:
+        self._set_bool("ui/sound_cues", on)
+
+    @property
+    def close_to_tray(self) -> bool:
+        """Closing the window keeps Tingxie running in the tray (where there is one)."""
+        return self._bool("ui/close_to_tray", True)
+
+    @close_to_tray.setter
+    def close_to_tray(self, on: bool) -> None:
+        self._set_bool("ui/close_to_tray", on)
 
     def sync(self) -> None:
         self.store.sync()

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
@@ -47,8 +48,11 @@ from .bridge import EngineBridge
 from .dictation import Dictation, DictationState
 from .events import AudioStatus, Problem, ProblemKind
 from .history import FinalUtterance
+from .hotkey import KeySpecError
+from .hotkey import parse as parse_key
 from .i18n import Texts
-from .push_to_talk import PushToTalk
+from .insertion.base import Method
+from .push_to_talk import PushToTalk, TalkMode
 from .service import ServiceController, ServiceState, ServiceStatus
 from .settings import AppSettings
 
@@ -81,8 +85,12 @@ class MainWindow(QMainWindow):
         choose_model_folder: ModelChooser = ask_model_folder,
         icon: QIcon | None = None,
         service_port: int | None = None,
+        on_settings_applied: Callable[[], None] | None = None,
+        before_shutdown: Callable[[], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_settings_applied = on_settings_applied
+        self._before_shutdown = before_shutdown
         self.dictation = dictation
         self.microphone = dictation.microphone
         self.push_to_talk = push_to_talk
@@ -395,6 +403,8 @@ class MainWindow(QMainWindow):
             dialog.apply()
             self.service_port_override = None  # the user chose a port now
             self.apply_service_settings()
+            if self._on_settings_applied is not None:
+                self._on_settings_applied()
 
     def apply_service_settings(self) -> None:
         if self.settings.service_enabled and self.service.available:
@@ -423,6 +433,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._housekeeping.stop()
+        if self._before_shutdown is not None:
+            self._before_shutdown()
         self.push_to_talk.close()
         self.dictation.close()
         self.service.stop(wait=True)
@@ -430,7 +442,9 @@ class MainWindow(QMainWindow):
 
 
 class SettingsDialog(QDialog):
-    """Service on/off and port, UI language, microphone idle release."""
+    """Service on/off and port, UI language, microphone idle release; the global keys and
+    talk mode, typing into other applications, the preview and sound cues. A key name that
+    cannot be used keeps the dialog open, saying why."""
 
     def __init__(self, settings: AppSettings, texts: Texts, parent: QWidget) -> None:
         super().__init__(parent)
@@ -455,18 +469,85 @@ class SettingsDialog(QDialog):
         form.addRow(texts("service_port"), self.port)
         form.addRow(texts("language"), self.language)
         form.addRow(texts("idle_release"), self.idle_release)
+
+        self.global_keys = QCheckBox(texts("global_keys"))
+        self.global_keys.setChecked(settings.global_keys)
+        self.hold_key = QLineEdit(settings.hold_key)
+        self.hold_key.setPlaceholderText("right ctrl · caps lock · f8 · ctrl+alt+d · mouse 8")
+        self.talk_mode = QComboBox()
+        for mode in TalkMode:
+            self.talk_mode.addItem(texts(f"talk_mode_{mode.value}"), mode)
+        self.talk_mode.setCurrentIndex(max(0, self.talk_mode.findData(settings.talk_mode)))
+        self.paste_last_key = QLineEdit(settings.paste_last_key)
+        self.insert_enabled = QCheckBox(texts("insert_enabled"))
+        self.insert_enabled.setChecked(settings.insert_enabled)
+        self.insert_method = QComboBox()
+        for method in Method:
+            self.insert_method.addItem(texts(f"insert_method_{method.value}"), method)
+        self.insert_method.setCurrentIndex(
+            max(0, self.insert_method.findData(settings.insert_method)))
+        self.paste_apps = QLineEdit(", ".join(settings.paste_apps))
+        self.paste_apps.setPlaceholderText("obsidian, wechat")
+        self.preview = QCheckBox(texts("preview_enabled"))
+        self.preview.setChecked(settings.preview_enabled)
+        self.sound_cues = QCheckBox(texts("sound_cues"))
+        self.sound_cues.setChecked(settings.sound_cues)
+        self.close_to_tray = QCheckBox(texts("close_to_tray"))
+        self.close_to_tray.setChecked(settings.close_to_tray)
+        self.key_error = QLabel()
+        self.key_error.setWordWrap(True)
+        self.key_error.setStyleSheet("color: #b71c1c;")
+        self.key_error.hide()
+        form.addRow(self.global_keys)
+        form.addRow(texts("hold_key"), self.hold_key)
+        form.addRow(texts("talk_mode"), self.talk_mode)
+        form.addRow(texts("paste_last_key"), self.paste_last_key)
+        form.addRow(self.insert_enabled)
+        form.addRow(texts("insert_method"), self.insert_method)
+        form.addRow(texts("paste_apps"), self.paste_apps)
+        form.addRow(self.preview)
+        form.addRow(self.sound_cues)
+        form.addRow(self.close_to_tray)
+        form.addRow(self.key_error)
         box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        box.button(QDialogButtonBox.StandardButton.Ok).setText(texts("ok"))
+        box.button(QDialogButtonBox.StandardButton.Cancel).setText(texts("cancel"))
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         form.addRow(box)
+
+    def accept(self) -> None:
+        """OK only with usable key names (an empty one means none)."""
+        for edit in (self.hold_key, self.paste_last_key):
+            name = edit.text().strip()
+            if not name:
+                continue
+            try:
+                parse_key(name)
+            except KeySpecError as exc:
+                self.key_error.setText(str(exc))
+                self.key_error.show()
+                edit.setFocus()
+                return
+        super().accept()
 
     def apply(self) -> None:
         self.settings.service_enabled = self.service_enabled.isChecked()
         self.settings.service_port = self.port.value()
         self.settings.language = str(self.language.currentData())
         self.settings.idle_release_s = float(self.idle_release.value())
+        self.settings.global_keys = self.global_keys.isChecked()
+        self.settings.hold_key = self.hold_key.text().strip()
+        self.settings.talk_mode = self.talk_mode.currentData()
+        self.settings.paste_last_key = self.paste_last_key.text().strip()
+        self.settings.insert_enabled = self.insert_enabled.isChecked()
+        self.settings.insert_method = self.insert_method.currentData()
+        self.settings.paste_apps = self.paste_apps.text().split(",")
+        self.settings.preview_enabled = self.preview.isChecked()
+        self.settings.sound_cues = self.sound_cues.isChecked()
+        self.settings.close_to_tray = self.close_to_tray.isChecked()
         self.settings.sync()
 
 
