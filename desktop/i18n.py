@@ -105,6 +105,19 @@ _TEXT: dict[str, tuple[str, str]] = {
         "The global key does not work here ({detail}). Space in this window still does.",
         "全局按键在此不可用（{detail}）。在本窗口中按住空格键仍可使用。",
     ),
+    # --- the tray icon (tingxie.desktop.tray) ------------------------------------------
+    "tray_show_window": ("Show window", "显示窗口"),
+    "tray_mode": ("Mode", "模式"),
+    "tray_mode_hold": ("Hold to talk", "按住说话"),
+    "tray_mode_toggle": ("Press to start, press again to stop", "按一下开始，再按一下结束"),
+    "tray_mode_hands_free": ("Hands-free (stops after silence)", "免提（静音后自动结束）"),
+    "tray_pause": ("Pause the hotkey", "暂停快捷键"),
+    "tray_paste_last": ("Paste last result", "粘贴上一条"),
+    "tray_quit": ("Quit", "退出"),
+    "tray_tooltip": ("Tingxie — {state}", "听写 — {state}"),
+    "tray_loading": ("Loading the model…", "正在加载模型…"),
+    "tray_error": ("Problem: {detail}", "出现问题：{detail}"),
+    "tray_paused": ("{state} (hotkey paused)", "{state}（快捷键已暂停）"),
 }
 
 
