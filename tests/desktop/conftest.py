@@ -79,3 +79,7 @@ def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history
         app.window.shutdown()
     for handle in handles:
         handle.close()
+
+
+# The end-to-end fixtures (Xvfb + PulseAudio, a synthetic model, spoken Chinese).
+from tests.desktop.e2e import desktop_env, speech, synthetic_model  # noqa: E402, F401
