@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,6 @@ def needs(*tools: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         bool(missing), reason=f"missing {', '.join(missing)}: run scripts/system-packages.sh"
     )
-
-
 
 
 def free_port() -> int:
@@ -187,6 +186,13 @@ def speech(tmp_path: Path) -> Path:
 @pytest.fixture
 def desktop_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     """Xvfb and a PulseAudio daemon with a null sink whose monitor is the default source."""
+    with desktop_session(tmp_path) as env:
+        yield env
+
+
+@contextmanager
+def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """``desktop_env`` outside pytest (the benchmarks): the environment for the app."""
     runtime = tmp_path / "runtime"
     runtime.mkdir(mode=0o700)
     home = tmp_path / "home"

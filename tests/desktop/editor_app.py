@@ -5,7 +5,9 @@ every change, so a test reads what the user would see in the editor.
     python -m tests.desktop.editor_app OUT [--title T] [--class NAME]
 
 ``--class`` sets the window's WM_CLASS class (e.g. "xterm", to be treated as a terminal);
-``--key-ms`` makes it a busy application, spending that long on every key press.
+``--key-ms`` makes it a busy application, spending that long on every key press;
+``--times`` appends ``<time.monotonic()> <characters>`` to that file at each change (the
+clock is the machine's, so another process can compare it with its own).
 Prints ``ready 0x<window id>`` once the window is shown and focused.
 """
 
@@ -23,6 +25,7 @@ def main() -> int:
     parser.add_argument("--title", default="editor")
     parser.add_argument("--class", dest="cls", default="tingxie-test-editor")
     parser.add_argument("--key-ms", type=float, default=0.0)
+    parser.add_argument("--times", type=Path)
     args = parser.parse_args()
     # Qt takes WM_CLASS's instance from RESOURCE_NAME and its class from the app name.
     os.environ["RESOURCE_NAME"] = args.cls
@@ -48,6 +51,9 @@ def main() -> int:
     edit.move(40, 40)
 
     def save() -> None:
+        if args.times is not None:
+            with open(args.times, "a") as f:
+                f.write(f"{time.monotonic()} {len(edit.toPlainText())}\n")
         tmp = args.out.with_suffix(".tmp")
         tmp.write_text(edit.toPlainText(), encoding="utf-8")
         tmp.replace(args.out)

@@ -69,13 +69,15 @@ class Editor:
     its window holds, ``window`` its X window id."""
 
     def __init__(self, display: str, out: Path, *, title: str = "editor",
-                 cls: str = "tingxie-test-editor", key_ms: float = 0.0) -> None:
+                 cls: str = "tingxie-test-editor", key_ms: float = 0.0,
+                 times: Path | None = None) -> None:
         self.out = out
         env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb"}
         env.pop("QT_QPA_PLATFORMTHEME", None)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.desktop.editor_app", str(out), "--title", title,
-             "--class", cls, "--key-ms", str(key_ms)],
+             "--class", cls, "--key-ms", str(key_ms),
+             *(["--times", str(times)] if times is not None else [])],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         assert self.process.stdout is not None
