@@ -14,12 +14,14 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from tingxie.engine.handle import EngineHandle, EngineState, Loader
+from tingxie.engine.vad import EndpointConfig, SpeechProbability
 
 from .audio import AudioSource, SoundDeviceSource
 from .bridge import EngineBridge
 from .dictation import Dictation, DictationConfig
 from .events import Problem, ProblemKind
 from .global_keys import GlobalKeys, SourceFactory
+from .hands_free import HandsFree
 from .history import History, data_dir
 from .i18n import Texts, choose_language
 from .insertion.base import TextInserter
@@ -27,7 +29,7 @@ from .insertion.sink import InsertConfig, InsertSink
 from .keys import ButtonSource, QtTimer, WindowKeySource
 from .microphone import MicrophoneConfig, MicrophoneSupervisor
 from .platform import Unavailable, global_hold_key, text_inserter
-from .push_to_talk import PushToTalk
+from .push_to_talk import PushToTalk, TalkMode
 from .service import ConnectionsListener, EmbeddedServer, ServiceController
 from .settings import AppSettings
 from .sinks import FanOut, HistorySink
@@ -122,6 +124,7 @@ def build(
     service_port: int | None = None,
     inserter: TextInserter | None = None,
     global_source: SourceFactory | None = None,
+    speech_model: Callable[[], SpeechProbability] | None = None,
 ) -> DesktopApp:
     """Assemble bridge, microphone, dictation, result sinks, push-to-talk controller and its
     sources, service and window (a QApplication must exist).
@@ -129,6 +132,8 @@ def build(
     ``inserter``: where finals are typed into other applications (None: nowhere, the
     window only); ``global_source``: makes the desktop-wide keys (None: only Space and the
     button). ``run`` passes the platform's; tests pass fakes or real X11 ones.
+    ``speech_model``: the voice-activity model of hands-free mode, loaded at its first
+    hands-free utterance (None: Silero's).
 
     With ``start`` the microphone is opened, the model load started if not yet, and the
     service started if the settings enable it.
@@ -158,6 +163,13 @@ def build(
     )
     history_sink = HistorySink(history, bridge.problem, then=[insert_sink] if insert_sink else [])
     sinks = FanOut([history_sink, bridge], bridge.problem)
+    hands_free = HandsFree(
+        lambda: push_to_talk.stop() if push_to_talk is not None else None,
+        speech_model or default_speech_model,
+        bridge.problem,
+        enabled=lambda: push_to_talk is not None and push_to_talk.mode is TalkMode.HANDS_FREE,
+        config=lambda: EndpointConfig(silence_s=settings.hands_free_silence_s),
+    )
     dictation = Dictation(
         handle,
         microphone,
@@ -165,6 +177,7 @@ def build(
         sinks,
         config=config or DictationConfig(),
         context=insert_sink.focused if insert_sink is not None else None,
+        monitor=hands_free,
     )
     push_to_talk = PushToTalk(dictation, QtTimer(bridge), mode=settings.talk_mode)
     global_keys = (
@@ -177,6 +190,11 @@ def build(
         if global_source is not None
         else None
     )
+
+    def before_shutdown() -> None:
+        if global_keys is not None:
+            global_keys.close()
+        hands_free.close()
 
     def settings_applied() -> None:
         push_to_talk.mode = settings.talk_mode
@@ -209,7 +227,7 @@ def build(
         icon=app_icon(),
         service_port=service_port,
         on_settings_applied=settings_applied,
-        before_shutdown=global_keys.close if global_keys is not None else None,
+        before_shutdown=before_shutdown,
     )
     push_to_talk.add(WindowKeySource(window))
     push_to_talk.add(ButtonSource(window.talk_button))
@@ -234,6 +252,12 @@ def build(
         insert_sink,
         global_keys,
     )
+
+
+def default_speech_model() -> SpeechProbability:
+    from tingxie.engine.silero_vad import SileroVad
+
+    return SileroVad()
 
 
 def insert_config(settings: AppSettings) -> InsertConfig:

@@ -54,6 +54,15 @@ class DictationState(enum.Enum):
     FINISHING = "finishing"  # released; waiting for the final
 
 
+class UtteranceMonitor(Protocol):
+    """Watches each utterance's audio as it is fed (hands-free's voice activity). Calls
+    return at once: ``audio`` comes on the sound card's thread."""
+
+    def started(self, number: int) -> None: ...
+    def audio(self, number: int, block: Block) -> None: ...
+    def ended(self, number: int) -> None: ...
+
+
 class DictationEvents(Protocol):
     """Where ``Dictation`` reports; called from any thread, must return at once."""
 
@@ -105,9 +114,11 @@ class Dictation:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = datetime.now,
         context: Callable[[], object] | None = None,
+        monitor: UtteranceMonitor | None = None,
     ) -> None:
         self._handle = handle
         self._context = context
+        self._monitor = monitor
         self._mic = microphone
         self._events = events
         self._sink = sink
@@ -178,6 +189,8 @@ class Dictation:
         self._listening = utt
         self._set_state(DictationState.LISTENING)
         self._events.partial("")
+        if self._monitor is not None:
+            self._monitor.started(utt.number)
         preroll = self._mic.listen(
             lambda block: self._on_block(utt, block), lambda: self._on_mic_ended(utt)
         )
@@ -215,6 +228,8 @@ class Dictation:
         return self._session
 
     def _feed(self, utt: _Utterance, block: Block, session: Session | None = None) -> None:
+        if self._monitor is not None:
+            self._monitor.audio(utt.number, block)
         try:
             future = (session or self._current_session()).feed(block)
         except EngineError as exc:
@@ -227,6 +242,8 @@ class Dictation:
         self._listening = None
         self._mic.unlisten()
         utt.released_at = self._clock()
+        if self._monitor is not None:
+            self._monitor.ended(utt.number)
         try:
             future = self._current_session().finish()
         except EngineError as exc:

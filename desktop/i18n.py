@@ -79,6 +79,11 @@ _TEXT: dict[str, tuple[str, str]] = {
     "talk_mode": ("Mode", "模式"),
     "talk_mode_hold": ("Hold to talk", "按住说话"),
     "talk_mode_toggle": ("Press to start, press to stop", "按一下开始，再按一下结束"),
+    "talk_mode_hands-free": (
+        "Hands-free: press to start, a pause in speech stops",
+        "免提：按一下开始，说完停顿即结束",
+    ),
+    "hands_free_silence": ("Hands-free stops after a pause of", "免提模式停顿多久后结束"),
     "paste_last_key": ("Paste last result", "粘贴上一条"),
     "insert_enabled": (
         "Type the text where the cursor is in the other application",

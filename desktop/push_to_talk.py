@@ -8,7 +8,9 @@ release/press pairs while a key is held), and the debounced edges become ``Talke
 
 - HOLD: talking while at least one source is held; the last one let go ends the utterance.
 - TOGGLE: each new hold of any source starts talking, or stops it if talking; lifting the
-  key does nothing. (Hands-free is TOGGLE plus an outside ``stop`` from voice activity.)
+  key does nothing.
+- HANDS_FREE: TOGGLE, plus an outside ``stop`` when voice activity says the speaker has
+  finished (``tingxie.desktop.hands_free``).
 
 Releases wait on a ``Timer`` for the debounce window. ``QtTimer`` (``tingxie.desktop.keys``)
 fires on the GUI thread, so there the timer's decisions are serialised with key events;
@@ -35,6 +37,7 @@ Clock = Callable[[], float]
 class TalkMode(enum.Enum):
     HOLD = "hold"  # hold to talk (the default)
     TOGGLE = "toggle"  # press to start, press again to stop
+    HANDS_FREE = "hands-free"  # press to start; a pause in speech stops (or a press)
 
 
 class Talk(enum.Enum):
@@ -52,7 +55,7 @@ def decide(mode: TalkMode, edge: KeyAction, *, others_held: bool, listening: boo
     now (asked at each edge, so an utterance ended elsewhere — a lost microphone, a voice
     stop — is never "stopped" a second time by a toggle press)."""
     if edge is KeyAction.START:
-        if mode is TalkMode.TOGGLE and listening:
+        if mode in (TalkMode.TOGGLE, TalkMode.HANDS_FREE) and listening:
             return Talk.RELEASE
         return Talk.NOTHING if listening else Talk.PRESS
     if edge is KeyAction.STOP and mode is TalkMode.HOLD and not others_held:

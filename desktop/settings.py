@@ -128,6 +128,18 @@ class AppSettings:
         self.store.setValue("keys/mode", mode.value)
 
     @property
+    def hands_free_silence_s(self) -> float:
+        """Hands-free: this long without speech, after speech, ends the utterance."""
+        try:
+            return min(10.0, max(0.3, float(self._str("keys/hands_free_silence_s", "1.5"))))
+        except ValueError:
+            return 1.5
+
+    @hands_free_silence_s.setter
+    def hands_free_silence_s(self, seconds: float) -> None:
+        self.store.setValue("keys/hands_free_silence_s", str(seconds))
+
+    @property
     def insert_enabled(self) -> bool:
         """Type each final into the application focused at key-down."""
         return self._bool("insert/enabled", True)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -478,6 +479,12 @@ class SettingsDialog(QDialog):
         for mode in TalkMode:
             self.talk_mode.addItem(texts(f"talk_mode_{mode.value}"), mode)
         self.talk_mode.setCurrentIndex(max(0, self.talk_mode.findData(settings.talk_mode)))
+        self.hands_free_silence = QDoubleSpinBox()
+        self.hands_free_silence.setRange(0.3, 10.0)
+        self.hands_free_silence.setSingleStep(0.1)
+        self.hands_free_silence.setDecimals(1)
+        self.hands_free_silence.setSuffix(" s")
+        self.hands_free_silence.setValue(settings.hands_free_silence_s)
         self.paste_last_key = QLineEdit(settings.paste_last_key)
         self.insert_enabled = QCheckBox(texts("insert_enabled"))
         self.insert_enabled.setChecked(settings.insert_enabled)
@@ -501,6 +508,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.global_keys)
         form.addRow(texts("hold_key"), self.hold_key)
         form.addRow(texts("talk_mode"), self.talk_mode)
+        form.addRow(texts("hands_free_silence"), self.hands_free_silence)
         form.addRow(texts("paste_last_key"), self.paste_last_key)
         form.addRow(self.insert_enabled)
         form.addRow(texts("insert_method"), self.insert_method)
@@ -541,6 +549,7 @@ class SettingsDialog(QDialog):
         self.settings.global_keys = self.global_keys.isChecked()
         self.settings.hold_key = self.hold_key.text().strip()
         self.settings.talk_mode = self.talk_mode.currentData()
+        self.settings.hands_free_silence_s = self.hands_free_silence.value()
         self.settings.paste_last_key = self.paste_last_key.text().strip()
         self.settings.insert_enabled = self.insert_enabled.isChecked()
         self.settings.insert_method = self.insert_method.currentData()

@@ -130,3 +130,32 @@ def test_switching_insertion_off_keeps_the_text_in_the_window_only(
     hold(qtbot, keys.made["right ctrl"], fake_audio)
     qtbot.waitUntil(lambda: app.window.transcript_texts() == ["四"])
     assert app.insert_sink.drain(5) and fake.calls == []
+
+
+def test_hands_free_a_press_starts_and_the_pause_after_speech_stops(
+    qtbot: Any, make_app: Any, app_settings: Any, fake_audio: Any, history: Any
+) -> None:
+    import time
+
+    import numpy as np
+
+    from tingxie.engine.vad import FakeSpeechProbability
+
+    app_settings.talk_mode = TalkMode.HANDS_FREE
+    app_settings.hands_free_silence_s = 0.5
+    fake, keys = FakeInserter(focus=EDITOR), Keys()
+    app = make_app(inserter=fake, global_source=keys, speech_model=FakeSpeechProbability)
+    key = keys.made["right ctrl"]
+    key.down(time.monotonic())
+    key.up(time.monotonic())
+    qtbot.waitUntil(lambda: app.dictation.listening)
+    fake_audio.push(tone(0.2, 0.6))
+    qtbot.wait(100)
+    assert app.dictation.listening  # speaking, and the key is up: still listening
+    fake_audio.push(np.zeros(int(0.3 * 16000), dtype=np.int16))
+    qtbot.wait(100)
+    assert app.dictation.listening  # a short pause does not stop it
+    fake_audio.push(np.zeros(int(0.4 * 16000), dtype=np.int16))
+    qtbot.waitUntil(lambda: not app.dictation.listening, timeout=5000)
+    qtbot.waitUntil(lambda: fake.typed == {11: ["四"]}, timeout=5000)
+    assert [u.text for u in history.read()] == ["四"]
