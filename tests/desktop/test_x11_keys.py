@@ -149,3 +149,54 @@ def test_a_key_the_keyboard_lacks_is_a_clear_error(display) -> None:
 
     with pytest.raises(X11KeyError, match="no 'f24' key|f24"):
         X11HoldKey(parse("f24"), display)
+
+
+class Timed(Events):
+    """Also keeps each event's time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timed: list[tuple[str, float]] = []
+
+    def key_down(self, source: HoldKeySource, t: float) -> None:
+        self.timed.append(("down", t))
+        super().key_down(source, t)
+
+    def key_up(self, source: HoldKeySource, t: float) -> None:
+        self.timed.append(("up", t))
+        super().key_up(source, t)
+
+
+def test_a_held_f8_repeats_and_the_controller_makes_one_utterance_of_it(display) -> None:
+    """X11 auto-repeat sends release/press pairs while F8 is held; replayed with their
+    times through the real controller, they are one press and one release."""
+    from tingxie.desktop.push_to_talk import (
+        FakeHoldKeySource,
+        FakeTalker,
+        ManualTimer,
+        PushToTalk,
+    )
+    from tingxie.desktop.x11_keys import X11HoldKey
+
+    key = X11HoldKey(parse("f8"), display)
+    events = Timed()
+    key.start(events)
+    try:
+        xdo(display, "keydown", "F8", "sleep", "1.2", "keyup", "F8")
+        wait_for(lambda: events.seen and events.seen[-1] == "up", 5, "the release")
+        import time
+
+        time.sleep(0.2)
+    finally:
+        key.close()
+    assert events.seen.count("down") > 5, events.seen  # repeats did come
+    clock = ManualTimer(events.timed[0][1])
+    talker = FakeTalker()
+    ptt = PushToTalk(talker, clock, clock=clock)
+    replay = FakeHoldKeySource("f8", debounce_s=key.debounce_s)
+    ptt.add(replay)
+    for kind, t in events.timed:
+        clock.advance(max(0.0, t - clock.now))
+        (replay.down if kind == "down" else replay.up)(t)
+    clock.advance(1.0)
+    assert talker.calls == ["press", "release"]
