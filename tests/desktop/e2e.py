@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.desktop.xserver import wait_for, xvfb
+from tests.desktop.xserver import stop, wait_for, xvfb
 
 ROOT = Path(__file__).resolve().parents[2]
 DESKTOP_TOOLS = ("Xvfb", "xdotool", "pulseaudio", "pactl", "paplay")
@@ -237,8 +237,4 @@ def desktop_session(tmp_path: Path) -> Iterator[dict[str, str]]:
             subprocess.run(["pactl", "set-default-source", "vmic"], env=env, check=True)
             yield env
         finally:
-            pulse.terminate()
-            try:
-                pulse.wait(10)
-            except subprocess.TimeoutExpired:
-                pulse.kill()
+            stop(pulse)

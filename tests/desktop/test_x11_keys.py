@@ -63,25 +63,29 @@ def source(display: str, request: pytest.FixtureRequest) -> Iterator[tuple[objec
     key.close()
 
 
+@pytest.fixture
+def editor(display: str, tmp_path: Path) -> Iterator[Editor]:
+    """Another application, focused."""
+    ed = Editor(display, tmp_path / "e.txt")
+    focus(display, ed.window)
+    yield ed
+    ed.close()
+
+
 @pytest.mark.parametrize("source", ["right ctrl"], indirect=True)
 def test_right_ctrl_is_seen_while_another_application_has_the_focus(
-    source, display, tmp_path: Path
+    source, display, editor: Editor
 ) -> None:
     key, events = source
-    editor = Editor(display, tmp_path / "e.txt")
-    try:
-        focus(display, editor.window)
-        xdo(display, "keydown", "Control_R")
-        events.wait("down")
-        xdo(display, "type", "x")  # the editor still gets its keys: nothing is grabbed
-        xdo(display, "keyup", "Control_R")
-        events.wait("down", "up")
-        xdo(display, "keydown", "Control_L", "keyup", "Control_L")  # the other Ctrl: not it
-        xdo(display, "type", "ab")
-        editor.wait_text("ab")  # Ctrl+x did what Ctrl+x does there (nothing to cut)
-        assert events.seen == ["down", "up"]
-    finally:
-        editor.close()
+    xdo(display, "keydown", "Control_R")
+    events.wait("down")
+    xdo(display, "type", "x")  # the editor still gets its keys: nothing is grabbed
+    xdo(display, "keyup", "Control_R")
+    events.wait("down", "up")
+    xdo(display, "keydown", "Control_L", "keyup", "Control_L")  # the other Ctrl: not it
+    xdo(display, "type", "ab")
+    editor.wait_text("ab")  # Ctrl+x did what Ctrl+x does there (nothing to cut)
+    assert events.seen == ["down", "up"]
 
 
 @pytest.mark.parametrize("source", ["ctrl+alt+d"], indirect=True)
@@ -107,23 +111,18 @@ def test_a_mouse_side_button(source, display) -> None:
 
 @pytest.mark.parametrize("source", ["caps lock"], indirect=True)
 def test_caps_lock_held_leaves_caps_as_it_was_and_a_tap_still_toggles(
-    source, display, tmp_path: Path
+    source, display, editor: Editor
 ) -> None:
     key, events = source
-    editor = Editor(display, tmp_path / "e.txt")
-    try:
-        focus(display, editor.window)
-        xdo(display, "keydown", "Caps_Lock", "sleep", "0.5", "keyup", "Caps_Lock")
-        events.wait("down", "up")
-        wait_for(lambda: key._ignore == 0, 5, "the re-toggle to be recorded")
-        xdo(display, "type", "a")
-        editor.wait_text("a")  # caps off again after the hold
-        xdo(display, "key", "Caps_Lock")  # a tap: caps on
-        xdo(display, "type", "b")
-        editor.wait_text("aB")
-        xdo(display, "key", "Caps_Lock")
-    finally:
-        editor.close()
+    xdo(display, "keydown", "Caps_Lock", "sleep", "0.5", "keyup", "Caps_Lock")
+    events.wait("down", "up")
+    wait_for(lambda: key._ignore == 0, 5, "the re-toggle to be recorded")
+    xdo(display, "type", "a")
+    editor.wait_text("a")  # caps off again after the hold
+    xdo(display, "key", "Caps_Lock")  # a tap: caps on
+    xdo(display, "type", "b")
+    editor.wait_text("aB")
+    xdo(display, "key", "Caps_Lock")
 
 
 @pytest.mark.parametrize("source", ["right ctrl"], indirect=True)

@@ -41,6 +41,15 @@ def wait_for(check: Any, timeout: float, what: str, interval: float = 0.05) -> A
         time.sleep(interval)
 
 
+def stop(process: subprocess.Popen) -> None:  # type: ignore[type-arg]
+    """Terminate a helper process, killing it if it does not go within 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 @contextmanager
 def xvfb(size: str = "1024x768x24") -> Iterator[str]:
     """A fresh Xvfb; yields its display name (":N")."""
@@ -57,11 +66,7 @@ def xvfb(size: str = "1024x768x24") -> Iterator[str]:
         with os.fdopen(read_fd) as f:
             yield ":" + f.readline().strip()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 class Editor:
@@ -97,11 +102,7 @@ class Editor:
         return self.text()
 
     def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        stop(self.process)
 
 
 def focus(display: str, window: int) -> None:
