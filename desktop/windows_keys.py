@@ -168,8 +168,7 @@ class Check(enum.Enum):
 
 
 def check(*, held: bool, suppressed: bool, since_event_s: float, repeating: bool,
-          state_trusted: bool, physically_down: bool, seen_down: bool,
-          reinstalled: bool) -> Check:
+          state_trusted: bool, physically_down: bool, seen_down: bool) -> Check:
     """The periodic check's decision, pure. ``held``: a hold is reported; ``suppressed``: the
     hook takes the key away (then the key state never shows it down); ``since_event_s``:
     since the hook's last event of the key, injected or not; ``repeating``: auto-repeats of
@@ -177,15 +176,15 @@ def check(*, held: bool, suppressed: bool, since_event_s: float, repeating: bool
     event of the key during this hold (an injected release, such as Tingxie's typing
     lifting held modifiers, makes the key state say up while the finger is still on it);
     ``physically_down``: ``GetAsyncKeyState`` says down; ``seen_down``: the hook's last
-    event of the key was a press; ``reinstalled``: the hook was installed again during this
-    press already."""
+    event of the key was a press, or the key was reported down by this check (once per
+    press: until the key state says up)."""
     if since_event_s < SETTLE_S:
         return Check.NOTHING
     if held:
         if suppressed:
             return Check.LOST if repeating and since_event_s >= REPEAT_SILENCE_S else Check.NOTHING
         return Check.LOST if state_trusted and not physically_down else Check.NOTHING
-    if physically_down and not seen_down and not reinstalled:
+    if physically_down and not seen_down:
         return Check.REINSTALL
     return Check.NOTHING
 
@@ -254,7 +253,6 @@ class WindowsHoldKey:
         self._seen_down = False
         self._repeating = False
         self._state_trusted = True
-        self._reinstalled = False
 
     # --- HoldKeySource -------------------------------------------------------------------
     def start(self, listener: HoldKeyListener) -> None:
@@ -293,7 +291,7 @@ class WindowsHoldKey:
             reporter.join(5.0)
         with self._lock:
             self._held_since = None
-            self._seen_down = self._repeating = self._reinstalled = False
+            self._seen_down = self._repeating = False
             self._last_event = float("-inf")
 
     def close(self) -> None:
@@ -415,9 +413,9 @@ class WindowsHoldKey:
             verdict = check(held=self._held_since is not None, suppressed=self._suppress,
                             since_event_s=now - self._last_event, repeating=self._repeating,
                             state_trusted=self._state_trusted, physically_down=physically,
-                            seen_down=self._seen_down, reinstalled=self._reinstalled)
-            if not physically:
-                self._reinstalled = False  # the next press may need it again
+                            seen_down=self._seen_down)
+            if not physically and now - self._last_event >= SETTLE_S:
+                self._seen_down = False  # a release the hook missed: the next press counts
             if verdict is Check.LOST:
                 log.info("%s is no longer down but its release never came: released", self.name)
                 self._held_since = None
@@ -428,9 +426,7 @@ class WindowsHoldKey:
                         "hook it finds slow): installed again", self.name)
             self._uninstall()
             self._install()
-            with self._lock:
-                self._reinstalled = True
-            self._edge(True, False)
+            self._edge(True, False)  # also marks the press seen: one re-install per press
 
     # --- the reporting thread ----------------------------------------------------------------
     def _report_loop(self) -> None:
