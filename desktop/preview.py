@@ -45,7 +45,9 @@ from PySide6.QtGui import (
     QFontMetrics,
     QGuiApplication,
     QPainter,
+    QPainterPath,
     QPaintEvent,
+    QRegion,
     QScreen,
 )
 from PySide6.QtWidgets import QWidget
@@ -303,6 +305,12 @@ class PreviewWindow(QWidget):
         self.setFixedSize(
             max(MIN_WIDTH, width + 2 * PADDING_X + DOT + 10 + 2), height + 2 * PADDING_Y
         )
+        if QGuiApplication.platformName() == "xcb":
+            # Without a compositor an X11 window has no transparent pixels: the rounded
+            # corners would be black squares. The mask cuts them off either way.
+            path = QPainterPath()
+            path.addRoundedRect(QRectF(self.rect()), RADIUS, RADIUS)
+            self.setMask(QRegion(path.toFillPolygon().toPolygon()))
 
     def _place(self) -> None:
         size = self.size()
@@ -340,16 +348,19 @@ class PreviewWindow(QWidget):
         p.drawRoundedRect(QRectF(self.rect()), RADIUS, RADIUS)
         p.setBrush(QColor(dot))
         fm = QFontMetrics(self.font())
-        top = PADDING_Y + (fm.height() - DOT) / 2
-        p.drawEllipse(QRectF(PADDING_X, top, DOT, DOT))
-        p.setPen(QColor(ink))
         left = PADDING_X + DOT + 10
         text_rect = QRect(left, PADDING_Y, self.width() - left - PADDING_X, self.height() - 2 * PADDING_Y)
-        flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
         if self._phase is Phase.PROBLEM:
+            # The dot beside the first line; the text wrapped below it.
+            p.drawEllipse(QRectF(PADDING_X, PADDING_Y + (fm.height() - DOT) / 2, DOT, DOT))
+            p.setPen(QColor(ink))
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop
             p.drawText(text_rect, int(flags) | int(Qt.TextFlag.TextWordWrap), self._shown)
         else:
-            p.drawText(text_rect, int(flags), self._shown)
+            p.drawEllipse(QRectF(PADDING_X, (self.height() - DOT) / 2, DOT, DOT))
+            p.setPen(QColor(ink))
+            flags = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            p.drawText(QRect(left, 0, text_rect.width(), self.height()), int(flags), self._shown)
         p.end()
 
 
