@@ -411,9 +411,7 @@ class PreviewController(QObject):
         if not self._enabled:
             return
         if state is DictationState.LISTENING:
-            if self.preview.phase is Phase.HIDDEN:
-                point = self._caret_point()
-                self.preview.show_near(point)
+            self.preview.show_near(self._caret_point())
             self.preview.show_listening()
         elif state is DictationState.FINISHING:
             self.preview.show_finishing()
