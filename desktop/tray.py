@@ -142,7 +142,7 @@ class Tray(QObject):
         self.mode_group.setExclusive(True)
         self.mode_actions: dict[TalkMode, QAction] = {}
         for m in modes if modes is not None else list(TalkMode):
-            key = f"tray_mode_{m.value}"
+            key = "tray_mode_" + m.value.replace("-", "_")
             action = QAction(texts(key) if key in keys() else m.value, self)
             action.setCheckable(True)
             action.setChecked(m is mode)

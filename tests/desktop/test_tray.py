@@ -108,6 +108,8 @@ def test_mode_items_are_radio_items_emitting_the_mode(qtbot: Any) -> None:
     tray = Tray(app_icon(), Texts("zh"), mode=TalkMode.HOLD, available=False)
     assert list(tray.mode_actions) == list(TalkMode)
     assert tray.mode_actions[TalkMode.HOLD].text() == "按住说话"
+    # Every mode has its words (none falls back to its raw setting value).
+    assert all(a.text() != m.value for m, a in tray.mode_actions.items())
     assert tray.mode is TalkMode.HOLD
     with qtbot.waitSignal(tray.mode_chosen, timeout=1000) as chosen:
         tray.mode_actions[TalkMode.TOGGLE].trigger()
