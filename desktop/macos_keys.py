@@ -340,7 +340,7 @@ def _load_quartz() -> Any:
     p, u32, i32 = ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int32
 
     class Quartz:
-        kCFRunLoopDefaultMode = ctypes.c_void_p.in_dll(foundation, "kCFRunLoopDefaultMode").value
+        kCFRunLoopDefaultMode = _pointer_constant(foundation, "kCFRunLoopDefaultMode")
 
     def proto(lib: Any, name: str, restype: Any, *argtypes: Any) -> None:
         fn = getattr(lib, name)
@@ -365,3 +365,8 @@ def _load_quartz() -> Any:
     proto(foundation, "CFRunLoopStop", None, p)
     proto(foundation, "CFRelease", None, p)
     return Quartz
+
+
+def _pointer_constant(lib: Any, name: str) -> int | None:
+    """The value of a global pointer the library exports (a CFStringRef constant)."""
+    return ctypes.c_void_p.in_dll(lib, name).value

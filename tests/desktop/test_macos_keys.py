@@ -9,6 +9,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -446,6 +447,63 @@ def test_a_failing_listener_does_not_break_the_tap(fake: FakeQuartz) -> None:
     fake.key(KEY_F8, False)
     assert events.seen == ["up"]
     key.close()
+
+
+class Prototypes:
+    """Stands in for a loaded framework: records the prototypes ``_load_quartz`` declares."""
+
+    def __init__(self, path: str) -> None:
+        self.functions: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return self.functions.setdefault(name, SimpleNamespace(restype=None, argtypes=None))
+
+
+class Checked:
+    """The fake Quartz behind the declared prototypes: every call's arguments are first
+    converted as ctypes converts them (a wrong type or arity fails here)."""
+
+    def __init__(self, quartz: Any, fake: FakeQuartz) -> None:
+        self._quartz = quartz
+        self._fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("kCF"):
+            return getattr(self._quartz, name)
+        proto = getattr(self._quartz, name)
+        impl = getattr(self._fake, name)
+
+        def call(*args: Any) -> Any:
+            assert proto.argtypes is not None and len(args) == len(proto.argtypes), name
+            for argtype, arg in zip(proto.argtypes, args):
+                argtype.from_param(arg)
+            return impl(*args)
+
+        return call
+
+
+def test_the_calls_match_the_declared_prototypes(fake: FakeQuartz,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mk.ctypes, "cdll", SimpleNamespace(LoadLibrary=Prototypes))
+    monkeypatch.setattr(mk, "_pointer_constant", lambda lib, name: FakeQuartz.kCFRunLoopDefaultMode)
+    quartz = Checked(mk._load_quartz(), fake)
+    for name in ("ctrl+alt+d", "right ctrl", "mouse 8"):
+        key = MacHoldKey(parse(name), quartz, pid=OUR_PID)
+        events = Events()
+        key.start(events)
+        fake.key(KEY_D, True, CTRL | ALT)
+        fake.flags_changed(RIGHT_CTRL, CTRL | RCTL_BIT)
+        fake.button(3, True)
+        fake.disable()
+        fake.tick()
+        fake.keys_down.clear()
+        fake.buttons_down.clear()
+        fake.tick()
+        key.close()
+        assert events.seen == ["down", "lost"], name
+    fake.allowed = False
+    with pytest.raises(MacKeyError):
+        MacHoldKey(parse("f8"), quartz)
 
 
 def test_the_real_frameworks_load_on_macos_only() -> None:
