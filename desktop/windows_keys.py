@@ -301,22 +301,31 @@ class WindowsHoldKey:
     # --- the hook thread -------------------------------------------------------------------
     def _hook_loop(self, ready: threading.Event, failure: list[str]) -> None:
         msg = wintypes.MSG()
-        # make this thread's message queue now, so stop's PostThreadMessageW cannot miss it
-        self._u.PeekMessageW(msg, None, WM_USER, WM_USER, PM_NOREMOVE)
-        self._thread_id = self._k.GetCurrentThreadId()
-        if not self._install():
-            failure.append("Windows refused the key hook: no global hold key")
-            ready.set()
+        try:
+            # make this thread's message queue now, so stop's PostThreadMessageW cannot miss it
+            self._u.PeekMessageW(msg, None, WM_USER, WM_USER, PM_NOREMOVE)
+            self._thread_id = self._k.GetCurrentThreadId()
+            if not self._install():
+                failure.append("Windows refused the key hook: no global hold key")
+                return
+            timer = self._u.SetTimer(None, 0, int(STUCK_CHECK_S * 1000), None)
+        except Exception as exc:  # noqa: BLE001 - told to start, which raises it for the user
+            log.exception("the key hook could not be installed")
+            self._uninstall()
+            failure.append(f"the key hook could not be installed: {exc}")
             return
-        timer = self._u.SetTimer(None, 0, int(STUCK_CHECK_S * 1000), None)
-        ready.set()
+        finally:
+            ready.set()
         try:
             while True:
                 got = self._u.GetMessageW(msg, None, 0, 0)
                 if got == 0 or got == -1:  # WM_QUIT, or an invalid call: either way, done
                     break
                 if msg.message == WM_TIMER:
-                    self._check()
+                    try:
+                        self._check()
+                    except Exception:  # noqa: BLE001 - the hook must outlive a failed check
+                        log.exception("the hold key check failed")
         finally:
             if timer:
                 self._u.KillTimer(None, timer)
