@@ -249,7 +249,10 @@ class MacHoldKey:
                     log.error("the key tap's run loop has nothing to serve: stopped")
                     break
                 if not self._stopping.is_set():
-                    self._check_stuck()
+                    try:
+                        self._check_stuck()
+                    except Exception:  # noqa: BLE001 - the tap must outlive a failed check
+                        log.exception("the hold key check failed")
         finally:
             self._loop = None
             q.CGEventTapEnable(self._port, False)

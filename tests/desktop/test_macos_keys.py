@@ -506,6 +506,18 @@ def test_the_calls_match_the_declared_prototypes(fake: FakeQuartz,
         MacHoldKey(parse("f8"), quartz)
 
 
+@keys("f8")
+def test_a_failing_check_leaves_the_tap_working(started, fake: FakeQuartz) -> None:
+    key, events = started
+    fake.key(KEY_F8, True)
+    state = fake.CGEventSourceKeyState
+    fake.CGEventSourceKeyState = lambda *args: 1 // 0  # type: ignore[method-assign]
+    fake.tick()
+    fake.CGEventSourceKeyState = state  # type: ignore[method-assign]
+    fake.key(KEY_F8, False)
+    assert events.seen == ["down", "up"]
+
+
 def test_the_real_frameworks_load_on_macos_only() -> None:
     if mk.sys.platform == "darwin":
         try:
