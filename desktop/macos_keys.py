@@ -175,6 +175,12 @@ class MacHoldKey:
                 raise MacKeyError("the macOS hold key runs on macOS only")
             quartz = _load_quartz()
         self._q = quartz
+        self._lock = threading.Lock()
+        self._listener: HoldKeyListener | None = None
+        self._held_since: float | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: Any = None
+        self._stopping = threading.Event()
         self._callback = TAP_CALLBACK(self._tapped)  # alive as long as the tap: macOS calls it
         mask = 0
         for kind in self._types:
@@ -189,12 +195,6 @@ class MacHoldKey:
             raise MacKeyError(INPUT_MONITORING_HINT)
         # not served until start: a tap nobody reads would be disabled by timeout
         self._q.CGEventTapEnable(self._port, False)
-        self._lock = threading.Lock()
-        self._listener: HoldKeyListener | None = None
-        self._held_since: float | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: Any = None
-        self._stopping = threading.Event()
 
     # --- HoldKeySource -------------------------------------------------------------------
     def start(self, listener: HoldKeyListener) -> None:
