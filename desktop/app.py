@@ -17,7 +17,9 @@ from tingxie.engine.handle import EngineHandle, EngineState, Loader
 from tingxie.engine.vad import EndpointConfig, SpeechProbability
 
 from .audio import AudioSource, SoundDeviceSource
+from .autostart import Autostart
 from .bridge import EngineBridge
+from .cues import Cues
 from .dictation import Dictation, DictationConfig
 from .events import Problem, ProblemKind
 from .global_keys import GlobalKeys, SourceFactory
@@ -29,10 +31,12 @@ from .insertion.sink import InsertConfig, InsertSink
 from .keys import ButtonSource, QtTimer, WindowKeySource
 from .microphone import MicrophoneConfig, MicrophoneSupervisor
 from .platform import Unavailable, global_hold_key, text_inserter
+from .preview import PreviewController, PreviewWindow
 from .push_to_talk import PushToTalk, TalkMode
 from .service import ConnectionsListener, EmbeddedServer, ServiceController
 from .settings import AppSettings
 from .sinks import FanOut, HistorySink
+from .tray import Tray
 from .window import MainWindow, ModelChooser, ask_model_folder, asset_path
 
 log = logging.getLogger(__name__)
@@ -106,6 +110,9 @@ class DesktopApp:
     push_to_talk: PushToTalk
     insert_sink: InsertSink | None = None
     global_keys: GlobalKeys | None = None
+    preview: PreviewController | None = None
+    tray: Tray | None = None
+    cues: Cues | None = None
 
 
 def build(
@@ -125,6 +132,8 @@ def build(
     inserter: TextInserter | None = None,
     global_source: SourceFactory | None = None,
     speech_model: Callable[[], SpeechProbability] | None = None,
+    tray_available: bool | None = None,
+    autostart: Autostart | None = None,
 ) -> DesktopApp:
     """Assemble bridge, microphone, dictation, result sinks, push-to-talk controller and its
     sources, service and window (a QApplication must exist).
@@ -133,7 +142,8 @@ def build(
     window only); ``global_source``: makes the desktop-wide keys (None: only Space and the
     button). ``run`` passes the platform's; tests pass fakes or real X11 ones.
     ``speech_model``: the voice-activity model of hands-free mode, loaded at its first
-    hands-free utterance (None: Silero's).
+    hands-free utterance (None: Silero's). ``tray_available``: None asks the desktop.
+    ``autostart``: where "start on login" is kept (None: not offered).
 
     With ``start`` the microphone is opened, the model load started if not yet, and the
     service started if the settings enable it.
@@ -191,13 +201,25 @@ def build(
         else None
     )
 
+    preview = PreviewController(bridge, PreviewWindow(texts), enabled=settings.preview_enabled)
+    cues = Cues(enabled=settings.sound_cues)
+    cues.follow(bridge)
+    tray = Tray(app_icon(), texts, mode=settings.talk_mode, available=tray_available)
+    tray.follow(bridge, engine=handle.status, audio=microphone.status)
+
     def before_shutdown() -> None:
         if global_keys is not None:
             global_keys.close()
         hands_free.close()
+        preview.enabled = False
+        cues.close()
+        tray.hide()
 
     def settings_applied() -> None:
         push_to_talk.mode = settings.talk_mode
+        tray.set_mode(settings.talk_mode)
+        preview.enabled = settings.preview_enabled
+        cues.enabled = settings.sound_cues
         if insert_sink is not None:
             insert_sink.config = insert_config(settings)
         if global_keys is not None:
@@ -228,7 +250,30 @@ def build(
         service_port=service_port,
         on_settings_applied=settings_applied,
         before_shutdown=before_shutdown,
+        keep_in_tray=lambda: settings.close_to_tray and tray.available,
+        autostart=autostart,
     )
+
+    def mode_chosen(mode: TalkMode) -> None:
+        settings.talk_mode = mode
+        settings.sync()
+        settings_applied()
+
+    def notify(problem: Problem) -> None:
+        # The window may be hidden: what only the user can act on also goes to the tray.
+        if problem.kind in (ProblemKind.INSERT_NOTICE, ProblemKind.FOCUS_MOVED):
+            tray.notify("Tingxie", texts(f"problem_{problem.kind.value}", detail=problem.detail))
+
+    tray.show_window_requested.connect(window.bring_to_front)
+    tray.mode_chosen.connect(mode_chosen)
+    tray.pause_toggled.connect(
+        lambda paused: global_keys.pause(paused) if global_keys is not None else None)
+    tray.paste_last_requested.connect(
+        lambda: insert_sink.paste_last() if insert_sink is not None else None)
+    tray.settings_requested.connect(window.open_settings)
+    tray.quit_requested.connect(window.quit)
+    bridge.problem_raised.connect(notify)
+    tray.show()
     push_to_talk.add(WindowKeySource(window))
     push_to_talk.add(ButtonSource(window.talk_button))
     if global_keys is not None:
@@ -251,6 +296,9 @@ def build(
         push_to_talk,
         insert_sink,
         global_keys,
+        preview,
+        tray,
+        cues,
     )
 
 
@@ -327,10 +375,14 @@ def run(
         service_port=service_port,
         inserter=inserter,
         global_source=global_source,
+        autostart=Autostart(),
     )
     for problem in problems:
         desktop.bridge.problem(problem)
     desktop.window.show()
+    # Hidden in the tray, the window must not end the app by being the last one closed.
+    app.setQuitOnLastWindowClosed(False)
+    desktop.window.closed.connect(app.quit)
     app.aboutToQuit.connect(desktop.window.shutdown)
     code = app.exec()
     desktop.window.shutdown()

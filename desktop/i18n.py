@@ -97,6 +97,7 @@ _TEXT: dict[str, tuple[str, str]] = {
     "preview_enabled": ("Show the floating live preview", "显示浮动实时预览"),
     "sound_cues": ("Sound cues on start and stop", "开始和结束时提示音"),
     "close_to_tray": ("Closing the window keeps Tingxie in the tray", "关闭窗口时保留在托盘中"),
+    "start_on_login": ("Start Tingxie when I log in", "登录时启动听写"),
     "problem_focus_moved": (
         "Not typed: {detail}. The text is in the history; use “Paste last result”.",
         "未输入（{detail}）：焦点已离开原窗口。文字已保存在历史中，可用“粘贴上一条”。",

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QCloseEvent,
     QGuiApplication,
@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 from tingxie.engine.handle import EngineHandle, EngineState, EngineStatus
 
 from .audio import AudioError
+from .autostart import Autostart
 from .bridge import EngineBridge
 from .dictation import Dictation, DictationState
 from .events import AudioStatus, Problem, ProblemKind
@@ -70,7 +71,12 @@ def ask_model_folder(parent: QWidget, title: str) -> str | None:
 
 class MainWindow(QMainWindow):
     """Hold the button or Space to dictate. Built by ``tingxie.desktop.app.build``, which
-    adds the window's hold sources to ``push_to_talk``; ``shutdown`` closes it."""
+    adds the window's hold sources to ``push_to_talk``; ``shutdown`` closes it.
+
+    Closing the window hides it while ``keep_in_tray()`` says so (Tingxie stays in the
+    tray); ``quit`` (Ctrl+Q, the tray's Quit) always ends it; ``closed`` is emitted then."""
+
+    closed = Signal()
 
     def __init__(
         self,
@@ -88,10 +94,15 @@ class MainWindow(QMainWindow):
         service_port: int | None = None,
         on_settings_applied: Callable[[], None] | None = None,
         before_shutdown: Callable[[], None] | None = None,
+        keep_in_tray: Callable[[], bool] | None = None,
+        autostart: Autostart | None = None,
     ) -> None:
         super().__init__()
         self._on_settings_applied = on_settings_applied
         self._before_shutdown = before_shutdown
+        self._keep_in_tray = keep_in_tray
+        self.autostart = autostart
+        self._quitting = False
         self.dictation = dictation
         self.microphone = dictation.microphone
         self.push_to_talk = push_to_talk
@@ -247,7 +258,7 @@ class MainWindow(QMainWindow):
         self.mic_combo.activated.connect(self._microphone_picked)
         QShortcut(QKeySequence.StandardKey.Copy, self, self.copy_selected)
         QShortcut(QKeySequence("Ctrl+Shift+C"), self, self.copy_all)
-        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
+        QShortcut(QKeySequence("Ctrl+Q"), self, self.quit)
 
     # --- showing events ------------------------------------------------------------------
     def show_state(self, state: DictationState) -> None:
@@ -399,7 +410,7 @@ class MainWindow(QMainWindow):
             self._on_model_chosen(folder)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self.t, self)
+        dialog = SettingsDialog(self.settings, self.t, self, autostart=self.autostart)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             dialog.apply()
             self.service_port_override = None  # the user chose a port now
@@ -423,9 +434,25 @@ class MainWindow(QMainWindow):
         self.service.refresh()
 
     # --- closing -------------------------------------------------------------------------
+    def bring_to_front(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def quit(self) -> None:
+        """Close for good, whatever the tray setting."""
+        self._quitting = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting and not self._closed and self._keep_in_tray is not None \
+                and self._keep_in_tray():
+            event.ignore()
+            self.hide()
+            return
         self.shutdown()
         super().closeEvent(event)
+        self.closed.emit()
 
     def shutdown(self) -> None:
         """Stop the hold keys, finish an utterance in progress (its final is written to the
@@ -447,9 +474,17 @@ class SettingsDialog(QDialog):
     talk mode, typing into other applications, the preview and sound cues. A key name that
     cannot be used keeps the dialog open, saying why."""
 
-    def __init__(self, settings: AppSettings, texts: Texts, parent: QWidget) -> None:
+    def __init__(
+        self,
+        settings: AppSettings,
+        texts: Texts,
+        parent: QWidget,
+        *,
+        autostart: Autostart | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.autostart = autostart
         self.setWindowTitle(texts("settings_title"))
         form = QFormLayout(self)
         self.service_enabled = QCheckBox(texts("service_enabled"))
@@ -501,6 +536,10 @@ class SettingsDialog(QDialog):
         self.sound_cues.setChecked(settings.sound_cues)
         self.close_to_tray = QCheckBox(texts("close_to_tray"))
         self.close_to_tray.setChecked(settings.close_to_tray)
+        # Read from where the system keeps it, not from a setting that could disagree.
+        self.start_on_login = QCheckBox(texts("start_on_login"))
+        self.start_on_login.setChecked(autostart is not None and autostart.enabled())
+        self.start_on_login.setEnabled(autostart is not None)
         self.key_error = QLabel()
         self.key_error.setWordWrap(True)
         self.key_error.setStyleSheet("color: #b71c1c;")
@@ -516,6 +555,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.preview)
         form.addRow(self.sound_cues)
         form.addRow(self.close_to_tray)
+        form.addRow(self.start_on_login)
         form.addRow(self.key_error)
         box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -558,6 +598,11 @@ class SettingsDialog(QDialog):
         self.settings.sound_cues = self.sound_cues.isChecked()
         self.settings.close_to_tray = self.close_to_tray.isChecked()
         self.settings.sync()
+        if self.autostart is not None and self.start_on_login.isChecked() != self.autostart.enabled():
+            try:
+                self.autostart.set_enabled(self.start_on_login.isChecked())
+            except OSError as exc:
+                log.warning("start on login could not be changed: %s", exc)
 
 
 def asset_path(name: str) -> Path:

@@ -56,6 +56,9 @@ def make_app(qtbot: Any, app_settings: Any, fake_audio: FakeAudioSource, history
         microphone_config: MicrophoneConfig | None = None,
         **kwargs: Any,
     ) -> Any:
+        # Offscreen, every window shown becomes the active one, so the floating preview
+        # would end a Space hold; on X11 it never takes the focus (test_preview_x11.py).
+        app_settings.preview_enabled = kwargs.pop("preview", False)
         if handle is None:
             handle = EngineHandle.ready(fake_recognizer())
         handles.append(handle)
