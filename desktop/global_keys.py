@@ -79,11 +79,22 @@ class GlobalKeys:
         if enabled and hold_key:
             self._hold = self._build(hold_key, errors)
             if self._hold is not None:
-                self._ptt.add(self._hold)
+                try:
+                    self._ptt.add(self._hold)
+                except RuntimeError as exc:  # the platform refused to start watching
+                    errors.append(f"{hold_key}: {exc}")
+                    self._ptt.remove(self._hold)
+                    self._hold.close()
+                    self._hold = None
         if enabled and paste_last_key:
             self._paste = self._build(paste_last_key, errors)
             if self._paste is not None:
-                self._paste.start(self._paste_action)
+                try:
+                    self._paste.start(self._paste_action)
+                except RuntimeError as exc:
+                    errors.append(f"{paste_last_key}: {exc}")
+                    self._paste.close()
+                    self._paste = None
         for error in errors:
             self._on_problem(Problem(ProblemKind.HOTKEY_UNAVAILABLE, error))
         return errors

@@ -71,7 +71,9 @@ def text_inserter(kind: str | None = None) -> TextInserter:
 
 
 def global_hold_key(spec: KeySpec, kind: str | None = None) -> GlobalSource:
-    """A source for ``spec`` that works whichever application has the focus."""
+    """A source for ``spec`` that works whichever application has the focus. Its
+    ``start`` may still raise ``RuntimeError`` (Windows refusing the hook): see
+    ``GlobalKeys``."""
     kind = kind or session_kind()
     if kind == "x11":
         from .x11_keys import X11HoldKey, X11KeyError
@@ -80,9 +82,23 @@ def global_hold_key(spec: KeySpec, kind: str | None = None) -> GlobalSource:
             return X11HoldKey(spec)
         except X11KeyError as exc:
             raise Unavailable(str(exc)) from exc
+    if kind == "windows":
+        from .windows_keys import WindowsHoldKey, WindowsKeyError
+
+        try:
+            return WindowsHoldKey(spec)
+        except WindowsKeyError as exc:
+            raise Unavailable(str(exc)) from exc
+    if kind == "macos":
+        from .macos_keys import MacHoldKey, MacKeyError
+
+        try:
+            return MacHoldKey(spec)
+        except MacKeyError as exc:
+            raise Unavailable(str(exc)) from exc
     if kind == "wayland":
         raise Unavailable(
             "Wayland lets no application watch the keyboard: hold Space in Tingxie's "
             "window, or log in to an X11 session"
         )
-    raise Unavailable(f"no global hold key on {kind} yet: hold Space in Tingxie's window")
+    raise Unavailable("no desktop session (no DISPLAY): hold Space in Tingxie's window")

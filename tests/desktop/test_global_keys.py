@@ -111,6 +111,19 @@ def test_session_kind(env: dict[str, str], platform: str, kind: str) -> None:
     assert session_kind(env, platform) == kind
 
 
+def test_a_source_that_fails_to_start_is_told_and_not_kept(parts) -> None:
+    keys, desk, talker, problems, pasted, clock = parts
+
+    class Refusing(FakeHoldKeySource):
+        def start(self, listener):  # type: ignore[no-untyped-def]
+            raise RuntimeError("Windows refused the keyboard hook")
+
+    keys._make = lambda spec: Refusing(str(spec))
+    errors = keys.apply("right ctrl", "ctrl+alt+v")
+    assert len(errors) == 2 and "refused" in errors[0]
+    assert keys.hold_source is None and problems[0].kind is ProblemKind.HOTKEY_UNAVAILABLE
+
+
 def test_wayland_and_no_display_say_what_to_do_instead() -> None:
     with pytest.raises(Unavailable, match="Space"):
         global_hold_key(KeySpec(key="right ctrl"), "wayland")
