@@ -8,7 +8,9 @@ the result types nothing anywhere; "paste last" then puts the text where the foc
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.desktop.e2e import RunningApp, needs
+from tests.desktop.e2e import ROOT, RunningApp, needs
 from tests.desktop.xserver import Clipboard, Editor, wait_for
 
 pytestmark = [
@@ -114,7 +116,7 @@ def assert_typed_once(desk: Desk) -> str:
     return text
 
 
-PREPARED = needs("xclip", "espeak-ng", "sox")
+PREPARED = needs("xclip", "espeak-ng", "sox", "import")
 
 
 @PREPARED
@@ -123,9 +125,21 @@ def test_hold_right_ctrl_types_into_the_editor_then_focus_moved_and_paste_last(
 ) -> None:
     desk = desk_factory()
     seen_focus: list[int] = []
-    desk.speak(speech, during=lambda: (time.sleep(1.0), seen_focus.append(desk.focused())))
+    shot = tmp_path / "preview.png"
+
+    def meanwhile() -> None:
+        time.sleep(1.5)  # into the utterance: the floating preview shows the live text
+        seen_focus.append(desk.focused())
+        subprocess.run(["import", "-window", "root", str(shot)], env=desk.env, check=True,
+                       timeout=30)
+
+    desk.speak(speech, during=meanwhile)
     text = assert_typed_once(desk)
     assert seen_focus == [desk.editor.window] and desk.focused() == desk.editor.window
+    # The docs' screenshot is refreshed on request only (the checkout stays clean):
+    # TINGXIE_UPDATE_SCREENSHOT=1 pytest tests/desktop/test_e2e_dictate_anywhere.py
+    if os.environ.get("TINGXIE_UPDATE_SCREENSHOT"):
+        shutil.copyfile(shot, ROOT / "docs" / "images" / "preview-dictation.png")
     assert desk.clipboard.get() == USER_CLIPBOARD.encode()  # typing never touched it
     assert "inserted by type into tingxie-test-editor" in desk.app.log()
 
