@@ -1,10 +1,12 @@
 """Text into other X11 applications: typed through XTEST as Unicode keysyms, or pasted
 through the CLIPBOARD selection with the user's clipboard given back afterwards.
 
-One connection to the X server, owned by one thread (``_XThread``): python-xlib's
+One connection to the X server, owned by one thread (``tingxie-x11``): python-xlib's
 ``Display`` is not safe to share, and a clipboard owner must answer the requests of other
-applications at any time, not only while ``insert`` runs. ``focused`` and ``insert`` are
-posted to that thread and wait for its answer.
+applications at any time, not only while ``insert`` runs. ``insert`` is posted to that
+thread and waits for its answer. ``focused`` (asked at every key press) uses a second
+connection under a lock instead, so a press never waits behind a paste that is waiting for
+its target to read the clipboard.
 
 Typing. A Unicode character has a keysym (``0x1000000 + code point``, Latin-1 keysyms for
 Latin-1), but no key on the keyboard produces it, so — like ``xdotool type`` — keycodes
@@ -143,6 +145,8 @@ class X11Inserter:
             self._d.close()
             raise Unreachable("the X server has no XTEST extension: Tingxie cannot type")
         self.timing = timing
+        self._query = xdisplay.Display(display)
+        self._query_lock = threading.Lock()
         self._root = self._d.screen().root
         self._win = self._root.create_window(0, 0, 1, 1, 0, 0, event_mask=1 << 22)  # PropertyChangeMask
         self._atoms: dict[str, int] = {}
@@ -168,7 +172,10 @@ class X11Inserter:
 
     # --- TextInserter ------------------------------------------------------------------
     def focused(self) -> Target | None:
-        return self._call(self._focused)
+        """Asked on a second connection, on the caller's thread: a key press must never
+        wait behind a paste that waits for its target."""
+        with self._query_lock:
+            return self._focused(self._query)
 
     def insert(self, text: str, target: Target | None, how: How) -> Inserted:
         return self._call(lambda: self._insert(text, target, how))
@@ -182,6 +189,8 @@ class X11Inserter:
         self._jobs.put(None)
         os.write(self._wake_w, b"x")
         self._thread.join(5.0)
+        with self._query_lock:
+            self._query.close()
 
     # --- the X thread --------------------------------------------------------------------
     def _call(self, job: Callable[[], T]) -> T:
@@ -412,32 +421,36 @@ class X11Inserter:
         return saved
 
     # --- focus ---------------------------------------------------------------------------
-    def _focused(self) -> Target | None:
+    def _focused(self, d: Any = None) -> Target | None:
+        """The focused top-level window, asked on ``d`` (default: the X thread's own
+        connection; ``focused`` uses the second one, from the caller's thread)."""
         from Xlib import X
 
-        active = self._active_window()
+        d = self._d if d is None else d
+        active = self._active_window(d)
         if active is None:
-            focus = self._d.get_input_focus().focus
+            focus = d.get_input_focus().focus
             if focus in (X.NONE, X.PointerRoot) or not hasattr(focus, "id"):
                 return None
-            active = self._toplevel(focus)
+            active = self._toplevel(d, focus)
             if active is None:
                 return None
-        app, title, pid = self._describe(active)
+        app, title, pid = self._describe(d, active)
         return Target(active.id, app, title, pid)
 
-    def _active_window(self) -> Any | None:
+    def _active_window(self, d: Any) -> Any | None:
         """The window manager's idea of the active window (EWMH), None without one."""
         from Xlib import X
 
-        prop = self._root.get_full_property(self._atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
+        prop = d.screen().root.get_full_property(self._atom("_NET_ACTIVE_WINDOW", d),
+                                                  X.AnyPropertyType)
         if prop is None or not len(prop.value) or not prop.value[0]:
             return None
-        return self._d.create_resource_object("window", int(prop.value[0]))
+        return d.create_resource_object("window", int(prop.value[0]))
 
-    def _toplevel(self, window: Any) -> Any | None:
+    def _toplevel(self, d: Any, window: Any) -> Any | None:
         """The child of the root that holds ``window`` (its frame, under a window manager)."""
-        root = self._root.id
+        root = d.screen().root.id
         current = window
         for _ in range(64):
             tree = current.query_tree()
@@ -446,7 +459,7 @@ class X11Inserter:
             current = tree.parent
         return None
 
-    def _describe(self, window: Any) -> tuple[str, str, int]:
+    def _describe(self, d: Any, window: Any) -> tuple[str, str, int]:
         """(WM_CLASS class lower-cased, title, _NET_WM_PID or 0) of ``window`` or, under a
         reparenting window manager, of the client window inside its frame."""
         from Xlib import X
@@ -461,10 +474,10 @@ class X11Inserter:
             except Exception:  # noqa: BLE001 - a window destroyed meanwhile
                 cls = None
             if cls:
-                name = w.get_full_property(self._atom("_NET_WM_NAME"), X.AnyPropertyType)
+                name = w.get_full_property(self._atom("_NET_WM_NAME", d), X.AnyPropertyType)
                 title = (_bytes(name.value, 8).decode("utf-8", "replace") if name
                          else (w.get_wm_name() or ""))
-                pid = w.get_full_property(self._atom("_NET_WM_PID"), X.AnyPropertyType)
+                pid = w.get_full_property(self._atom("_NET_WM_PID", d), X.AnyPropertyType)
                 return cls[1].lower(), str(title), int(pid.value[0]) if pid else 0
             try:
                 pending.extend(w.query_tree().children)
@@ -713,10 +726,12 @@ class X11Inserter:
         return stamp[0] if stamp else X.CurrentTime
 
     # --- atoms and keys ------------------------------------------------------------------
-    def _atom(self, name: str) -> int:
+    def _atom(self, name: str, d: Any = None) -> int:
+        """The atom for ``name`` (the same on every connection to the server), interned on
+        ``d`` (default: the X thread's connection) the first time."""
         atom = self._atoms.get(name)
         if atom is None:
-            atom = self._atoms[name] = self._d.intern_atom(name)
+            atom = self._atoms[name] = (self._d if d is None else d).intern_atom(name)
         return atom
 
     def _atom_name(self, atom: int) -> str:

@@ -141,10 +141,27 @@ def test_a_target_that_never_reads_is_an_error_and_the_clipboard_comes_back(
     w.map()
     d.sync()
     focus(display, w.id)
-    ins = X11Inserter(display, timing=X11Timing(read_timeout_s=0.5, quiet_s=0.05))
+    ins = X11Inserter(display, timing=X11Timing(read_timeout_s=2.0, quiet_s=0.05))
     try:
-        with pytest.raises(InsertError, match="did not read the clipboard"):
-            ins.insert("丢失?", ins.focused(), How(Method.PASTE))
+        import threading
+        import time
+
+        failed: list[BaseException] = []
+
+        def paste() -> None:
+            try:
+                ins.insert("丢失?", ins.focused(), How(Method.PASTE))
+            except InsertError as exc:
+                failed.append(exc)
+
+        paster = threading.Thread(target=paste)
+        paster.start()
+        time.sleep(0.3)  # the paste is waiting for the target now
+        asked = time.monotonic()
+        assert ins.focused() is not None  # a key press meanwhile is answered at once
+        assert time.monotonic() - asked < 0.5 and paster.is_alive()
+        paster.join(10)
+        assert failed and "did not read the clipboard" in str(failed[0])
         assert clip.get() == b"keep me"
     finally:
         ins.close()
