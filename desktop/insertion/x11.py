@@ -23,8 +23,9 @@ Pasting. The clipboard's current contents are read first, every target its owner
 (``TARGETS``), large ones through the INCR protocol. Tingxie then owns CLIPBOARD, offering
 the text (``UTF8_STRING``, ``STRING``, ``TEXT``, ``text/plain;charset=utf-8``) and the
 ``x-kde-passwordManagerHint`` that tells clipboard managers not to keep it, sends the paste
-chord, and waits until the target has actually asked for the text — never a fixed sleep,
-which a busy target loses (Handy #502) — then a short quiet time, then serves the saved
+chord, and waits until the target has actually asked for the text — its own client's
+request, not a clipboard manager's, and never a fixed sleep, which a busy target loses
+(Handy #502) — then a short quiet time, then serves the saved
 contents again as the owner (or gives the selection up if it was empty). If anyone else
 took the clipboard meanwhile (the user copied something), nothing is restored.
 
@@ -97,6 +98,7 @@ class _Transfer:
 class _Paste:
     """Requests served for the text while a paste waits for its target."""
 
+    client: int | None = None  # the target's X client (resource id base); None: anyone
     served: int = 0
     last: float = 0.0
     lost: bool = False  # somebody else took the clipboard
@@ -310,9 +312,14 @@ class X11Inserter:
                     type_, fmt, data = content[ev.target]
                     self._send(ev.requestor, prop, type_, fmt, data)
                     answered = prop
-                    if self._paste is not None and self._atom_name(ev.target) in TEXT_TARGETS:
-                        self._paste.served += 1
-                        self._paste.last = time.monotonic()
+                    paste = self._paste
+                    if (paste is not None and self._atom_name(ev.target) in TEXT_TARGETS
+                            and (paste.client is None
+                                 or self._client_of(ev.requestor.id) == paste.client)):
+                        # Only the target's own request counts as the paste: clipboard
+                        # managers ask for every new owner's text at once (Handy #502).
+                        paste.served += 1
+                        paste.last = time.monotonic()
             except Exception as exc:  # noqa: BLE001 - a requestor that vanished
                 log.info("clipboard request from 0x%x failed: %s", ev.requestor.id, exc)
                 answered = X.NONE
@@ -493,7 +500,7 @@ class X11Inserter:
                 raise FocusMoved(target, now)
         self._release_modifiers()
         if how.method is Method.PASTE:
-            self._paste_text(text, how.chord)
+            self._paste_text(text, how.chord, target)
         else:
             focused = self._focused() if target is None else target
             self._type(text, self._ping_window(focused))
@@ -636,7 +643,28 @@ class X11Inserter:
         mapping = self._d.get_keyboard_mapping(first, info.max_keycode - first + 1)
         return [first + i for i, row in enumerate(mapping) if not any(row)]
 
-    def _paste_text(self, text: str, chord: Chord) -> None:
+    def _app_window(self, target: Target) -> Any | None:
+        """The application's own window in ``target`` (the one with WM_CLASS: under a
+        reparenting window manager the top level is the manager's frame)."""
+        pending = [self._d.create_resource_object("window", target.id)]
+        for _ in range(32):
+            if not pending:
+                break
+            w = pending.pop(0)
+            try:
+                if w.get_wm_class():
+                    return w
+                pending.extend(w.query_tree().children)
+            except Exception:  # noqa: BLE001 - a window destroyed meanwhile
+                continue
+        return None
+
+    def _client_of(self, resource: int) -> int:
+        """The X client that created ``resource``: ids of one connection share the bits
+        outside the server's resource-id mask."""
+        return resource & ~self._d.display.info.resource_id_mask
+
+    def _paste_text(self, text: str, chord: Chord, target: Target | None = None) -> None:
         from Xlib import Xatom
 
         stamp = self._server_time()
@@ -648,7 +676,8 @@ class X11Inserter:
         content[self._atom("TEXT")] = (self._atom("UTF8_STRING"), 8, data)
         # KDE's Klipper (and managers that follow it) skip entries carrying this hint.
         content[self._atom("x-kde-passwordManagerHint")] = (Xatom.STRING, 8, b"secret")
-        paste = _Paste()
+        app = self._app_window(target) if target is not None else None
+        paste = _Paste(self._client_of(app.id) if app is not None else None)
         self._paste = paste
         self._own(content, stamp)
         if self._d.get_selection_owner(self._clipboard) != self._win:

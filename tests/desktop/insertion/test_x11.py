@@ -84,6 +84,37 @@ def test_pasting_gives_every_clipboard_format_back(inserter, editor, display) ->
     assert "x-kde-passwordManagerHint" not in clip.targets()
 
 
+def test_a_clipboard_manager_reading_first_does_not_make_the_paste_restore_early(
+    inserter, display, tmp_path: Path
+) -> None:
+    """A manager asks every new owner for its text at once; the target (busy: 400 ms a
+    key) asks only when it handles Ctrl+V. Restoring after the manager's read would make
+    the target paste the user's old clipboard (Handy #502)."""
+    import threading
+
+    clip = Clipboard(display)
+    clip.set(b"the user's old clipboard")
+    busy = Editor(display, tmp_path / "busy.txt", key_ms=400)
+    stop = threading.Event()
+
+    def manager() -> None:
+        while not stop.is_set():
+            clip.get()
+            stop.wait(0.3)  # longer than the quiet time: each read looks like the last
+
+    reader = threading.Thread(target=manager)
+    try:
+        focus(display, busy.window)
+        reader.start()
+        inserter.insert("新的文字", inserter.focused(), How(Method.PASTE))
+        busy.wait_text("新的文字", timeout=10)
+    finally:
+        stop.set()
+        reader.join()
+        busy.close()
+    assert clip.get() == b"the user's old clipboard"
+
+
 def test_pasting_with_an_empty_clipboard_leaves_it_empty(inserter, editor, display) -> None:
     clip = Clipboard(display)
     from Xlib import X
