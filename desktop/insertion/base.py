@@ -119,8 +119,7 @@ class TextInserter(Protocol):
 # --- which method for which application ----------------------------------------------------
 TERMINALS = frozenset(
     {
-        "gnome-terminal", "gnome-terminal-server", "konsole", "xterm", "uxterm", "urxvt",
-        "rxvt", "alacritty", "kitty", "terminator", "tilix", "xfce4-terminal", "lxterminal",
+        "gnome-terminal", "gnome-terminal-server", "konsole", "alacritty", "kitty", "terminator", "tilix", "xfce4-terminal", "lxterminal",
         "mate-terminal", "qterminal", "st", "st-256color", "wezterm", "wezterm-gui", "foot",
         "ghostty", "terminology", "sakura", "guake", "tilda", "yakuake", "cool-retro-term",
         "org.wezfurlong.wezterm", "com.mitchellh.ghostty",
@@ -128,22 +127,29 @@ TERMINALS = frozenset(
 )
 """Applications that paste with Ctrl+Shift+V (Ctrl+V is a terminal control character)."""
 
+TYPED_TERMINALS = frozenset({"xterm", "uxterm", "urxvt", "rxvt", "mintty.exe"})
+"""Terminals with no clipboard paste chord by default (xterm's Shift+Insert pastes the
+PRIMARY selection): typed into, even under AUTO."""
+
 PASTE_APPS = frozenset({"wechat", "weixin", "wechat.exe", "qq", "dingtalk", "feishu", "lark"})
 """Applications known to mangle synthetic Unicode key events (CapsWriter #426): pasted."""
 
-WINDOWS_TERMINALS = frozenset({"windowsterminal.exe", "wt.exe", "conhost.exe", "mintty.exe"})
+WINDOWS_TERMINALS = frozenset({"windowsterminal.exe", "wt.exe", "conhost.exe"})
 
 
 def choose(setting: Method, target: Target | None, *, platform_chord: Chord = Chord.CTRL_V,
            paste_apps: Iterable[str] = ()) -> How:
     """The method and chord for ``target`` under the user's ``setting``: forced methods are
     kept; AUTO types, except into terminals and ``PASTE_APPS`` (plus the user's
-    ``paste_apps``), which are pasted. Terminals get Ctrl+Shift+V whatever the method."""
+    ``paste_apps``), which are pasted — but never into ``TYPED_TERMINALS``. Terminals get
+    Ctrl+Shift+V whatever the method."""
     app = target.app.lower() if target is not None else ""
     terminal = app in TERMINALS or app in WINDOWS_TERMINALS
     chord = Chord.CTRL_SHIFT_V if terminal and platform_chord is Chord.CTRL_V else platform_chord
     if setting is not Method.AUTO:
         return How(setting, chord)
+    if app in TYPED_TERMINALS:
+        return How(Method.TYPE, chord)
     pasted = terminal or app in PASTE_APPS or app in {a.lower() for a in paste_apps}
     return How(Method.PASTE if pasted else Method.TYPE, chord)
 

@@ -9,10 +9,13 @@ only once its line is on disk, so a failed insertion never loses the text. Each 
   nothing typed — the transcript already shows it;
 - a Target that no longer has the focus gets nothing typed (``FocusMoved``): the user is
   told, and "paste last" puts the text where the focus is now;
-- no Target (the platform cannot tell, Wayland): the text goes wherever the focus is.
+- no Target (the platform cannot tell, Wayland): the text goes wherever the focus is;
+- ``UNKNOWN`` (the platform could have told but the question failed): nothing is typed,
+  as for a focus change.
 
-While the hold key is still down the sink waits (up to ``hold_wait_s``): typing under a held
-Ctrl would be shortcuts, and releasing the user's keys for them would end the next hold.
+While a hold key is still down the sink waits, however long: typing under a held Ctrl would
+be shortcuts, and releasing the user's keys for them would end the hold (a key whose
+release was lost is ended by its source's own check).
 Insertion runs on the sink's own thread, one utterance at a time, in order.
 """
 
@@ -29,7 +32,7 @@ from typing import Protocol
 
 from ..events import Problem, ProblemKind, ProblemListener
 from ..history import FinalUtterance
-from .base import FocusMoved, Inserted, InsertError, Method, Target, TextInserter, choose
+from .base import FocusMoved, Inserted, Method, Target, TextInserter, choose
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +45,16 @@ class InsertConfig:
     method: Method = Method.AUTO
     paste_apps: Sequence[str] = ()
     """Application names (Target.app) always pasted into under AUTO."""
-    hold_wait_s: float = 30.0
-    """How long a final waits for the hold key to come up before it is typed anyway."""
 
 
 class InsertEvents(Protocol):
     """What the sink reports, from its own thread (the floating preview fades on it)."""
 
     def inserted(self, text: str, result: Inserted) -> None: ...
+
+
+UNKNOWN = object()
+"""The press context when the focused window could not be found out."""
 
 
 def own_process(target: Target) -> bool:
@@ -72,7 +77,6 @@ class InsertSink:
         held: Callable[[], bool] = lambda: False,
         events: InsertEvents | None = None,
         is_own: Callable[[Target], bool] = own_process,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.inserter = inserter
         self.config = config
@@ -80,7 +84,6 @@ class InsertSink:
         self._held = held
         self._events = events
         self._is_own = is_own
-        self._clock = clock
         self._last: str | None = None
         self._jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._idle = threading.Condition()
@@ -98,9 +101,9 @@ class InsertSink:
         """The press context for ``Dictation``: the focused window, None if unknown."""
         try:
             return self.inserter.focused()
-        except InsertError as exc:
-            log.info("the focused window is unknown: %s", exc)
-            return None
+        except Exception as exc:  # noqa: BLE001 - InsertError, or the X connection's own
+            log.warning("the focused window is unknown: %s", exc)
+            return UNKNOWN
 
     # --- ResultSink ----------------------------------------------------------------------
     def deliver(self, utterance: FinalUtterance) -> None:
@@ -116,7 +119,7 @@ class InsertSink:
                 return
             self._closed = True
         self._jobs.put(None)
-        self._thread.join(self.config.hold_wait_s + 15.0)
+        self._thread.join(30.0)
         self.inserter.close()
 
     # --- paste last ----------------------------------------------------------------------
@@ -153,11 +156,16 @@ class InsertSink:
                 self._idle.notify_all()
 
     def _wait_for_keys_up(self) -> None:
-        deadline = self._clock() + self.config.hold_wait_s
-        while self._held() and self._clock() < deadline:
+        while self._held() and not self._closed:
             time.sleep(0.02)
 
     def _insert(self, utterance: FinalUtterance) -> None:
+        if utterance.context is UNKNOWN:
+            log.info("not typed, the focused window was unknown at key-down: %s",
+                     utterance.text)
+            self._on_problem(Problem(ProblemKind.FOCUS_MOVED,
+                                     "the window focused at key-down is unknown"))
+            return
         target = utterance.context if isinstance(utterance.context, Target) else None
         if target is not None and self._is_own(target):
             return  # spoken into Tingxie's own window: the transcript has it
@@ -166,8 +174,12 @@ class InsertSink:
 
     def _insert_now(self, text: str) -> None:
         self._wait_for_keys_up()
-        target = self.focused()
-        target = target if isinstance(target, Target) else None
+        found = self.focused()
+        if found is UNKNOWN:
+            self._on_problem(Problem(ProblemKind.INSERT_FAILED,
+                                     "the focused window is unknown"))
+            return
+        target = found if isinstance(found, Target) else None
         if target is not None and self._is_own(target):
             self._on_problem(Problem(ProblemKind.INSERT_FAILED,
                                      "Tingxie's own window has the focus"))
@@ -182,9 +194,9 @@ class InsertSink:
             log.info("not typed, %s: %s", exc, text)
             self._on_problem(Problem(ProblemKind.FOCUS_MOVED, str(exc)))
             return
-        except InsertError as exc:
+        except Exception as exc:  # noqa: BLE001 - InsertError, or a platform error: told
             log.warning("not inserted (%s): %s", exc, text)
-            self._on_problem(Problem(ProblemKind.INSERT_FAILED, str(exc)))
+            self._on_problem(Problem(ProblemKind.INSERT_FAILED, str(exc) or type(exc).__name__))
             return
         log.info("inserted by %s into %s", result.how.method.value,
                  (target.app or hex(target.id)) if target else "the focused window")

@@ -16,6 +16,7 @@ from tingxie.desktop.insertion.base import (
 
 EDITOR = Target(1, "gedit", "notes")
 TERMINAL = Target(2, "gnome-terminal", "bash")
+XTERM = Target(5, "xterm", "bash")
 WECHAT = Target(3, "wechat", "chat")
 
 
@@ -24,6 +25,10 @@ def test_auto_types_into_editors_and_pastes_into_terminals_and_known_apps() -> N
     assert choose(Method.AUTO, TERMINAL) == How(Method.PASTE, Chord.CTRL_SHIFT_V)
     assert choose(Method.AUTO, WECHAT) == How(Method.PASTE, Chord.CTRL_V)
     assert choose(Method.AUTO, Target(4, "Obsidian"), paste_apps=["obsidian"]).method is Method.PASTE
+
+
+def test_xterm_has_no_clipboard_chord_so_it_is_typed_into() -> None:
+    assert choose(Method.AUTO, XTERM).method is Method.TYPE
 
 
 def test_a_forced_method_is_kept_and_terminals_keep_their_chord() -> None:

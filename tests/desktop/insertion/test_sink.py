@@ -21,7 +21,7 @@ from tingxie.desktop.insertion.sink import InsertConfig, InsertSink
 from tingxie.desktop.sinks import HistorySink
 
 EDITOR = Target(1, "gedit", "notes", pid=4242)
-TERMINAL = Target(2, "xterm", "bash", pid=4343)
+TERMINAL = Target(2, "konsole", "bash", pid=4343)
 TINGXIE = Target(3, "tingxie", "Tingxie", pid=1)
 
 
@@ -88,6 +88,36 @@ def test_speech_into_tingxies_own_window_is_not_typed_but_can_be_pasted_last() -
     fake.focus = EDITOR
     assert sink.paste_last() and sink.drain(5)
     assert fake.typed == {1: ["自己的窗口"]}
+    sink.close()
+
+
+def test_a_focus_that_could_not_be_found_out_types_nothing_and_is_kept() -> None:
+    from tingxie.desktop.insertion.sink import UNKNOWN
+
+    class Broken(FakeInserter):
+        def focused(self):  # type: ignore[no-untyped-def]
+            raise OSError("BadWindow")  # what an X error looks like to the sink
+
+    fake, seen = Broken(focus=EDITOR), Seen()
+    sink = make(fake, seen)
+    assert sink.focused() is UNKNOWN
+    sink.deliver(final("不知道在哪", UNKNOWN))
+    assert sink.drain(5) and fake.calls == [] and sink.last == "不知道在哪"
+    assert [p.kind for p in seen.problems] == [ProblemKind.FOCUS_MOVED]
+    sink.close()
+
+
+def test_a_platform_error_while_inserting_is_told() -> None:
+    seen = Seen()
+
+    class Raising(FakeInserter):
+        def insert(self, text, target, how):  # type: ignore[no-untyped-def]
+            raise ConnectionError("the X connection broke")
+
+    sink = make(Raising(focus=EDITOR), seen)
+    sink.deliver(final("断了"))
+    assert sink.drain(5)
+    assert seen.problems == [Problem(ProblemKind.INSERT_FAILED, "the X connection broke")]
     sink.close()
 
 
