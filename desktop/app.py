@@ -173,12 +173,14 @@ def build(
     )
     history_sink = HistorySink(history, bridge.problem, then=[insert_sink] if insert_sink else [])
     sinks = FanOut([history_sink, bridge], bridge.problem)
+    # Read on the voice-activity thread: a snapshot, renewed when the settings change.
+    endpoint = [EndpointConfig(silence_s=settings.hands_free_silence_s)]
     hands_free = HandsFree(
-        lambda: push_to_talk.stop() if push_to_talk is not None else None,
+        lambda number: dictation.release(number),
         speech_model or default_speech_model,
         bridge.problem,
         enabled=lambda: push_to_talk is not None and push_to_talk.mode is TalkMode.HANDS_FREE,
-        config=lambda: EndpointConfig(silence_s=settings.hands_free_silence_s),
+        config=lambda: endpoint[0],
     )
     dictation = Dictation(
         handle,
@@ -216,6 +218,7 @@ def build(
         tray.hide()
 
     def settings_applied() -> None:
+        endpoint[0] = EndpointConfig(silence_s=settings.hands_free_silence_s)
         push_to_talk.mode = settings.talk_mode
         tray.set_mode(settings.talk_mode)
         preview.enabled = settings.preview_enabled

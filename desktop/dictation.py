@@ -198,10 +198,12 @@ class Dictation:
             self._feed(utt, preroll, session)
         return True
 
-    def release(self) -> None:
-        """End the utterance being held; its final arrives later through the sink."""
+    def release(self, number: int | None = None) -> None:
+        """End the utterance being held (only if it is utterance ``number``, when given: a
+        late voice-activity stop must not end the next one); its final arrives later
+        through the sink."""
         with self._lock:
-            if self._listening is not None:
+            if self._listening is not None and number in (None, self._listening.number):
                 self._finish(self._listening)
 
     def _on_block(self, utt: _Utterance, block: Block) -> bool:

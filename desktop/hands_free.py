@@ -5,8 +5,8 @@ nothing was said at all for ``start_timeout_s``. No Qt.
 ``HandsFree`` is ``Dictation``'s ``UtteranceMonitor``: it gets the utterance's audio as it is
 fed (on the sound card's thread, so it only queues it) and runs the voice-activity model on
 a thread of its own; the model is loaded there on first use. When the endpoint comes it
-calls ``stop`` (the push-to-talk controller's), once, and only for the utterance it was
-listening to.
+calls ``stop(number)`` (``Dictation.release``), once, for the utterance it was listening
+to, which ends it only if it is still the one being spoken.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class HandsFree:
 
     def __init__(
         self,
-        stop: Callable[[], None],
+        stop: Callable[[int], None],
         make_model: Callable[[], SpeechProbability],
         on_problem: ProblemListener,
         *,
@@ -103,7 +103,7 @@ class HandsFree:
                 if current:
                     log.info("hands-free: %s", "speech ended" if endpoint is
                              Endpoint.SPEECH_ENDED else "no speech heard")
-                    self._stop()
+                    self._stop(number)
 
     def _load(self) -> SpeechProbability | None:
         if self._model is None and not self._failed:

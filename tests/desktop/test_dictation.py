@@ -423,3 +423,17 @@ def test_a_hold_longer_than_the_maximum_is_cut_without_losing_or_repeating_audio
     assert events.wait(lambda: d.state is DictationState.IDLE)
     d.close()
     recognizer.close()
+
+
+def test_a_release_for_an_earlier_utterance_does_not_end_the_current_one(parts: Any) -> None:
+    dictation, audio, events, clock, _history = parts
+    dictation.microphone.start()
+    dictation.press()
+    audio.push(tone(0.2, 0.3))
+    dictation.release(1)
+    assert events.final_arrived.wait(5)
+    dictation.press()  # utterance 2
+    dictation.release(1)  # a late stop meant for utterance 1
+    assert dictation.listening
+    dictation.release(2)
+    assert not dictation.listening

@@ -18,10 +18,12 @@ SILENCE = np.zeros(16000, dtype=np.int16)
 class Stops:
     def __init__(self) -> None:
         self.count = 0
+        self.numbers: list[int] = []
         self.event = threading.Event()
 
-    def __call__(self) -> None:
+    def __call__(self, number: int) -> None:
         self.count += 1
+        self.numbers.append(number)
         self.event.set()
 
 
@@ -40,7 +42,7 @@ def test_speech_then_a_pause_stops_once() -> None:
     monitor.audio(1, SILENCE)
     assert stops.event.wait(5)
     monitor.close()
-    assert stops.count == 1
+    assert stops.numbers == [1]
 
 
 def test_an_utterance_ended_by_the_key_is_not_stopped_later_nor_the_next_one() -> None:
