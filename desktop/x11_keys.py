@@ -11,9 +11,10 @@ must not share the blocked one).
 - Stuck keys: while the key is held, the server's key map is checked every
   ``STUCK_CHECK_S``; a key that is no longer down (its release was lost to a screen locker,
   suspend, a VT switch) is released then.
-- CapsLock taps through: the server toggles caps on every press, so after a *hold* the
-  source taps CapsLock once more through XTEST, leaving caps as it was; a short tap (under
-  ``TAP_S``) keeps its toggle. Its own synthetic events are recognised and ignored.
+- CapsLock taps through: a press counts as a hold only once it has lasted ``TAP_S`` (a
+  tap changes caps and starts nothing, in toggle mode too); the server toggles caps on
+  every press, so after a hold the source taps CapsLock once more through XTEST, leaving
+  caps as it was. Its own synthetic events are recognised and ignored.
 """
 
 from __future__ import annotations
@@ -229,12 +230,36 @@ class X11HoldKey:
                 self._held_since = None
         if listener is None:
             return
+        if self.spec.taps_through:
+            self._tap_edge(listener, press, now, held_for)
+            return
         if press:
             listener.key_down(self, now)
             return
         listener.key_up(self, now)
-        if self.spec.taps_through and held_for is not None and held_for >= TAP_S:
+
+    def _tap_edge(self, listener: HoldKeyListener, press: bool, now: float,
+                  held_for: float | None) -> None:
+        """CapsLock: a hold counts only once it has lasted ``TAP_S`` (reported then, with
+        the press's time: the pre-roll has the audio), so a tap changes caps and nothing
+        else, in toggle mode too."""
+        if press:
+            if held_for is None:  # the first press, not a repeat
+                since = now
+                timer = threading.Timer(TAP_S, self._tap_elapsed, args=(since,))
+                timer.daemon = True
+                timer.start()
+            return
+        if held_for is not None and held_for >= TAP_S:
+            listener.key_up(self, now)
             self._retoggle()
+
+    def _tap_elapsed(self, since: float) -> None:
+        with self._lock:
+            listener = self._listener
+            still = self._held_since == since
+        if listener is not None and still:
+            listener.key_down(self, since)
 
     def _retoggle(self) -> None:
         """Undo the CapsLock toggle a hold caused: tap it again through XTEST."""

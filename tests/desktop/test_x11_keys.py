@@ -119,10 +119,14 @@ def test_caps_lock_held_leaves_caps_as_it_was_and_a_tap_still_toggles(
     wait_for(lambda: key._ignore == 0, 5, "the re-toggle to be recorded")
     xdo(display, "type", "a")
     editor.wait_text("a")  # caps off again after the hold
-    xdo(display, "key", "Caps_Lock")  # a tap: caps on
+    xdo(display, "key", "Caps_Lock")  # a tap: caps on, and no hold reported
     xdo(display, "type", "b")
     editor.wait_text("aB")
     xdo(display, "key", "Caps_Lock")
+    import time
+
+    time.sleep(0.5)  # past the tap time
+    assert events.seen == ["down", "up"]
 
 
 @pytest.mark.parametrize("source", ["right ctrl"], indirect=True)
