@@ -27,7 +27,7 @@ from .hands_free import HandsFree
 from .history import History, data_dir
 from .i18n import Texts, choose_language
 from .insertion.base import TextInserter
-from .insertion.sink import InsertConfig, InsertSink
+from .insertion.sink import OWN, InsertConfig, InsertSink
 from .keys import ButtonSource, QtTimer, WindowKeySource
 from .microphone import MicrophoneConfig, MicrophoneSupervisor
 from .platform import Unavailable, global_hold_key, text_inserter
@@ -182,13 +182,22 @@ def build(
         enabled=lambda: push_to_talk is not None and push_to_talk.mode is TalkMode.HANDS_FREE,
         config=lambda: endpoint[0],
     )
+    window_sources: list[object] = []  # Space and the button, added below
+
+    def press_context() -> object:
+        """Where the text of this press goes: nowhere else if it came from the window."""
+        assert insert_sink is not None
+        if push_to_talk is not None and push_to_talk.pressed_by in window_sources:
+            return OWN
+        return insert_sink.focused()
+
     dictation = Dictation(
         handle,
         microphone,
         bridge,
         sinks,
         config=config or DictationConfig(),
-        context=insert_sink.focused if insert_sink is not None else None,
+        context=press_context if insert_sink is not None else None,
         monitor=hands_free,
     )
     push_to_talk = PushToTalk(dictation, QtTimer(bridge), mode=settings.talk_mode)
@@ -277,8 +286,9 @@ def build(
     tray.quit_requested.connect(window.quit)
     bridge.problem_raised.connect(notify)
     tray.show()
-    push_to_talk.add(WindowKeySource(window))
-    push_to_talk.add(ButtonSource(window.talk_button))
+    window_sources += [WindowKeySource(window), ButtonSource(window.talk_button)]
+    for source in window_sources:
+        push_to_talk.add(source)  # type: ignore[arg-type]
     if global_keys is not None:
         global_keys.apply(settings.hold_key, settings.paste_last_key, settings.global_keys)
     if start:

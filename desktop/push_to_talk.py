@@ -151,6 +151,9 @@ class PushToTalk:
         self._lock = threading.RLock()
         self._sources: dict[int, _Held] = {}
         self._closed = False
+        self.pressed_by: HoldKeySource | None = None
+        """The source whose edge is pressing the talker now (read by the talker's press
+        context, e.g. to know the press came from Tingxie's own window)."""
 
     @property
     def mode(self) -> TalkMode:
@@ -257,7 +260,11 @@ class PushToTalk:
         talk = decide(self._mode, edge, others_held=others, listening=self._talker.listening)
         log.debug("%s %s → %s", held.source.name, edge.value, talk.value)
         if talk is Talk.PRESS:
-            self._talker.press()
+            self.pressed_by = held.source
+            try:
+                self._talker.press()
+            finally:
+                self.pressed_by = None
         elif talk is Talk.RELEASE:
             self._talker.release()
 

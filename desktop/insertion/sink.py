@@ -11,7 +11,9 @@ only once its line is on disk, so a failed insertion never loses the text. Each 
   told, and "paste last" puts the text where the focus is now;
 - no Target (the platform cannot tell, Wayland): the text goes wherever the focus is;
 - ``UNKNOWN`` (the platform could have told but the question failed): nothing is typed,
-  as for a focus change.
+  as for a focus change;
+- ``OWN`` (the press came from Tingxie's window, where the platform cannot tell, Wayland):
+  nothing is typed.
 
 While a hold key is still down the sink waits, however long: typing under a held Ctrl would
 be shortcuts, and releasing the user's keys for them would end the hold (a key whose
@@ -55,6 +57,9 @@ class InsertEvents(Protocol):
 
 UNKNOWN = object()
 """The press context when the focused window could not be found out."""
+OWN = object()
+"""The press context when the press came from Tingxie's own window (Space, its button):
+the transcript shows the text; nothing is typed, whatever the platform can tell."""
 
 
 def own_process(target: Target) -> bool:
@@ -160,6 +165,8 @@ class InsertSink:
             time.sleep(0.02)
 
     def _insert(self, utterance: FinalUtterance) -> None:
+        if utterance.context is OWN:
+            return
         if utterance.context is UNKNOWN:
             log.info("not typed, the focused window was unknown at key-down: %s",
                      utterance.text)

@@ -68,6 +68,22 @@ def test_speaking_into_tingxies_own_window_types_nothing_else(
     assert app.insert_sink.drain(5) and fake.calls == []
 
 
+def test_where_the_platform_cannot_tell_the_focus_the_window_button_types_nothing(
+    qtbot: Any, make_app: Any, fake_audio: Any
+) -> None:
+    """Wayland: no focused window is known, so the press's own source decides."""
+    fake, keys = FakeInserter(focus=None), Keys()
+    app = make_app(inserter=fake, global_source=keys)
+    qtbot.mousePress(app.window.talk_button, Qt.MouseButton.LeftButton)
+    fake_audio.push(tone(0.2, 0.6))
+    qtbot.mouseRelease(app.window.talk_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: app.window.transcript_texts() == ["四"])
+    assert app.insert_sink.drain(5) and fake.calls == []
+    fake.focus = EDITOR  # the global key's text still goes to the other application
+    hold(qtbot, keys.made["right ctrl"], fake_audio)
+    qtbot.waitUntil(lambda: fake.typed == {11: ["四"]}, timeout=5000)
+
+
 def test_focus_moved_is_shown_and_the_paste_last_key_inserts_it(
     qtbot: Any, desk: Any, fake_audio: Any
 ) -> None:
