@@ -273,7 +273,10 @@ def build(
 
     def notify(problem: Problem) -> None:
         # The window may be hidden: what only the user can act on also goes to the tray.
-        if problem.kind in (ProblemKind.INSERT_NOTICE, ProblemKind.FOCUS_MOVED):
+        # Those of typing into another application: the user is looking there, not here.
+        elsewhere = problem.kind in (ProblemKind.INSERT_NOTICE, ProblemKind.FOCUS_MOVED,
+                                     ProblemKind.INSERT_FAILED)
+        if elsewhere or not window.isVisible():
             tray.notify("Tingxie", texts(f"problem_{problem.kind.value}", detail=problem.detail))
 
     tray.show_window_requested.connect(window.bring_to_front)

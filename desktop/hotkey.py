@@ -39,6 +39,11 @@ NAMED = {
 MOUSE_ALIASES = {"mouse back": 8, "mouse forward": 9, "mouse middle": 2}
 TAP_KEYS = frozenset({"caps lock"})
 """Keys whose short tap keeps its own meaning (CapsLock still toggles caps)."""
+TAP_S = 0.3
+"""A press of a ``TAP_KEYS`` key shorter than this is a tap, not a hold."""
+STUCK_CHECK_S = 0.25
+"""How often a global source checks a hold against the system's key state (a release lost
+to a screen lock or suspend ends the hold then)."""
 
 
 class KeySpecError(ValueError):

@@ -45,13 +45,11 @@ import threading
 import time
 from typing import Any
 
-from .hotkey import KeySpec
+from .hotkey import STUCK_CHECK_S, KeySpec
 from .push_to_talk import Clock, HoldKeyListener
 
 log = logging.getLogger(__name__)
 
-STUCK_CHECK_S = 0.25
-"""How long one run-loop slice lasts: a hold is checked against the key state this often."""
 DEBOUNCE_S = 0.0
 """macOS repeats a held key as key-downs only (marked auto-repeat): nothing to debounce."""
 

@@ -55,7 +55,7 @@ import time
 from ctypes import wintypes
 from typing import Any
 
-from .hotkey import KeySpec
+from .hotkey import STUCK_CHECK_S, TAP_S, KeySpec
 from .insertion.windows import (
     DWORD,
     INPUT,
@@ -69,13 +69,9 @@ from .push_to_talk import Clock, HoldKeyListener
 
 log = logging.getLogger(__name__)
 
-STUCK_CHECK_S = 0.25
-"""How often a hold is checked against the key state (and the hook for being alive)."""
 SETTLE_S = STUCK_CHECK_S
 """The key state is only compared once the key's last event is this old: Windows updates
 it after the hooks have answered, so just after an event it may still say the opposite."""
-TAP_S = 0.3
-"""A CapsLock press shorter than this is a tap: it is sent again so caps toggles."""
 REPEAT_SILENCE_S = 1.0
 """A held CapsLock whose auto-repeat stops this long is lost (the slowest repeat Windows
 offers is about 2.5 a second; the repeat delay only comes before the first repeat)."""

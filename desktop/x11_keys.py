@@ -24,14 +24,11 @@ import threading
 import time
 from typing import Any
 
-from .hotkey import KeySpec
+from .hotkey import STUCK_CHECK_S, TAP_S, KeySpec
 from .push_to_talk import Clock, HoldKeyListener
 
 log = logging.getLogger(__name__)
 
-STUCK_CHECK_S = 0.25
-TAP_S = 0.3
-"""A CapsLock press shorter than this is a tap (it toggles caps and records nothing useful)."""
 KEY_REPEAT_WINDOW_S = 0.030
 
 MODIFIER_KEYSYMS = {

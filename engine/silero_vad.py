@@ -1,6 +1,7 @@
 """Silero VAD (MIT; the ``silero-vad`` package ships its weights) as a
-``SpeechProbability``: 512-sample frames at 16 kHz through the TorchScript model, one
-thread, no gradients. The only torch import for voice activity."""
+``SpeechProbability``: 512-sample frames at 16 kHz through the TorchScript model, without
+gradients, one frame at a time. The only torch import for voice activity (a second backend
+module beside ``funasr_backend``, allowed by the import-linter contract)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from .vad import Frame
 
 
 class SileroVad:
-    """Loads the model at construction (a fraction of a second); ``ImportError`` names the
-    package when it is not installed."""
+    """Loads the model at construction; ``ImportError`` names the package when it is not
+    installed."""
 
     frame_samples = 512
 

@@ -169,6 +169,7 @@ class X11Inserter:
         self._jobs: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
         self._wake_r, self._wake_w = os.pipe()
         self._closed = False
+        self._post_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="tingxie-x11", daemon=True)
         self._thread.start()
 
@@ -185,22 +186,24 @@ class X11Inserter:
     def close(self) -> None:
         """Stop serving the clipboard (saved contents we still serve are given up with the
         connection, as when any X application exits) and restore the spare keycodes."""
-        if self._closed:
-            return
-        self._closed = True
-        self._jobs.put(None)
-        os.write(self._wake_w, b"x")
+        with self._post_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._jobs.put(None)
+            os.write(self._wake_w, b"x")
         self._thread.join(5.0)
         with self._query_lock:
             self._query.close()
 
     # --- the X thread --------------------------------------------------------------------
     def _call(self, job: Callable[[], T]) -> T:
-        if self._closed:
-            raise InsertError("the X11 inserter is closed")
         future: Future[T] = Future()
-        self._jobs.put((job, future))
-        os.write(self._wake_w, b"x")
+        with self._post_lock:  # with the thread's ending: no job is left unanswered
+            if self._closed:
+                raise InsertError("the X11 inserter is closed")
+            self._jobs.put((job, future))
+            os.write(self._wake_w, b"x")
         return future.result()
 
     def _run(self) -> None:
@@ -223,20 +226,21 @@ class X11Inserter:
         except Exception:  # noqa: BLE001 - the connection broke: fail what waits
             log.exception("the X11 inserter's connection failed")
         finally:
-            self._closed = True
-            while True:
-                try:
-                    item = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if item is not None:
-                    item[1].set_exception(InsertError("the X11 connection is gone"))
+            with self._post_lock:
+                self._closed = True
+                while True:
+                    try:
+                        item = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not None:
+                        item[1].set_exception(InsertError("the X11 connection is gone"))
+                os.close(self._wake_r)
+                os.close(self._wake_w)
             try:
                 self._d.close()
             except Exception:  # noqa: BLE001 - closing a broken connection
                 pass
-            os.close(self._wake_r)
-            os.close(self._wake_w)
 
     def _pump(self, timeout: float) -> None:
         """Handle events for up to ``timeout`` seconds (returns early when a job is posted)."""
@@ -431,13 +435,13 @@ class X11Inserter:
     def _focused(self, d: Any = None) -> Target | None:
         """The focused top-level window, asked on ``d`` (default: the X thread's own
         connection; ``focused`` uses the second one, from the caller's thread)."""
-        from Xlib import X
+        from Xlib import xobject
 
         d = self._d if d is None else d
         active = self._active_window(d)
         if active is None:
             focus = d.get_input_focus().focus
-            if focus in (X.NONE, X.PointerRoot) or not hasattr(focus, "id"):
+            if not isinstance(focus, xobject.drawable.Window):  # None or PointerRoot
                 return None
             active = self._toplevel(d, focus)
             if active is None:
