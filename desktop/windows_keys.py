@@ -14,8 +14,9 @@ except CapsLock (below).
   typing, remapping tools) never count; only the hardware does.
 - CapsLock taps through: as the hold key it is taken away from Windows (the hook answers 1),
   so a hold never toggles caps; a tap shorter than ``TAP_S`` is sent again with
-  ``SendInput`` (as CapsWriter does), which toggles caps as the tap would have. That
-  injected pair passes the hook untouched.
+  ``SendInput`` (as CapsWriter does), which toggles caps as the tap would have, and is
+  not reported (a press is reported only once it has lasted ``TAP_S``, so a tap starts
+  nothing in toggle mode). That injected pair passes the hook untouched.
 - Lost releases: every ``STUCK_CHECK_S`` (a ``WM_TIMER`` on the hook thread) a hold is
   checked against ``GetAsyncKeyState``; a key that is up although its release never came
   (the secure desktop took it: Ctrl+Alt+Del, a UAC prompt, the lock screen) is
@@ -435,23 +436,50 @@ class WindowsHoldKey:
 
     # --- the reporting thread ----------------------------------------------------------------
     def _report_loop(self) -> None:
-        while (report := self._reports.get()) is not None:
+        """Reports in order. A CapsLock press is held back for ``TAP_S``: a tap (its release
+        within that time) is only sent again, never reported, so it changes caps and
+        starts nothing, in toggle mode too; a hold is reported with its press's time."""
+        pending: float | None = None  # a CapsLock press not yet known to be a hold
+        while True:
+            try:
+                timeout = None if pending is None else max(0.0, TAP_S - (self._clock() - pending))
+                report = self._reports.get(timeout=timeout)
+            except queue.Empty:
+                assert pending is not None
+                self._deliver("down", pending)
+                pending = None
+                continue
+            if report is None:
+                return
             kind, t, retap = report
+            if kind == "down" and self._suppress:
+                pending = t
+                continue
+            if pending is not None:
+                if kind == "up" and retap:
+                    pending = None
+                    self._retap()  # a tap: caps toggles, nothing else happens
+                    continue
+                self._deliver("down", pending)
+                pending = None
             if retap:
                 self._retap()
-            with self._lock:
-                listener = self._listener
-            if listener is None:
-                continue
-            try:
-                if kind == "down":
-                    listener.key_down(self, t)
-                elif kind == "up":
-                    listener.key_up(self, t)
-                else:
-                    listener.key_lost(self)
-            except Exception:  # noqa: BLE001 - the next key event must still be reported
-                log.exception("the hold key's listener failed")
+            self._deliver(kind, t)
+
+    def _deliver(self, kind: str, t: float) -> None:
+        with self._lock:
+            listener = self._listener
+        if listener is None:
+            return
+        try:
+            if kind == "down":
+                listener.key_down(self, t)
+            elif kind == "up":
+                listener.key_up(self, t)
+            else:
+                listener.key_lost(self)
+        except Exception:  # noqa: BLE001 - the next key event must still be reported
+            log.exception("the hold key's listener failed")
 
     def _retap(self) -> None:
         """Send the CapsLock tap the hook took away, so caps toggles as the user meant."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.desktop.xserver import wait_for
 from tingxie.desktop import windows_keys as wk
 from tingxie.desktop.hotkey import parse
 from tingxie.desktop.push_to_talk import HoldKeySource
@@ -371,21 +372,24 @@ def test_a_failing_listener_does_not_stop_the_reports(started, fake: FakeWin) ->
 
 # --- CapsLock --------------------------------------------------------------------------------------
 @keys("caps lock")
-def test_a_capslock_tap_is_taken_and_sent_again(started, fake: FakeWin, clock: Clock) -> None:
+def test_a_capslock_tap_is_taken_and_sent_again_and_starts_nothing(
+    started, fake: FakeWin, clock: Clock
+) -> None:
     key, events = started
     assert fake.key(CAPS) is True  # taken from Windows: caps does not toggle on the press
     assert fake.caps_on is False
     clock.now += 0.1
     assert fake.key(CAPS, up=True) is True
-    events.wait("down", "up")
+    wait_for(lambda: fake.sent, 5, "the tap sent again")
     fake.sync()  # the re-sent pair has passed the hook
     assert fake.sent == [[(CAPS, 0x3A, 0), (CAPS, 0x3A, wk.KEYEVENTF_KEYUP)]]
     assert fake.caps_on is True  # the tap toggled caps, once
     assert CAPS not in fake.down
+    assert events.seen == []  # a tap is no hold: toggle mode is not started by it
     fake.key(VK_D)  # the injected pair was not a hold: the next report is the next press
     clock.now += 1
     fake.key(CAPS)
-    events.wait("down", "up", "down")
+    events.wait("down")  # reported once it has lasted the tap time
 
 
 @keys("caps lock")
@@ -697,7 +701,7 @@ def test_the_calls_match_the_declared_prototypes(fake: FakeWin, clock: Clock,
     fake.key(CAPS)
     clock.now += 0.1
     fake.key(CAPS, up=True)
-    events.wait("down", "up")
+    wait_for(lambda: fake.sent, 5, "the tap sent again")
     fake.sync()
     clock.now += 1
     fake.tick()
