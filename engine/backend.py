@@ -86,3 +86,61 @@ class RevisingDecoder(ChunkDecoder, Protocol):
 def revises(decoder: ChunkDecoder) -> bool:
     """Whether ``decoder``'s results replace the utterance's tokens rather than extend them."""
     return isinstance(decoder, RevisingDecoder) and bool(decoder.revises)
+
+
+# --- the second pass ---------------------------------------------------------------------
+# The models that refine an utterance once it is complete (``second_pass``): an offline
+# recognizer that decodes whole segments, a punctuation model, a voice-activity model that
+# says where long audio may be cut. Like ``ChunkDecoder``, each is called from the
+# inference worker's thread only.
+
+
+@runtime_checkable
+class SegmentDecoder(Protocol):
+    """An offline model (FunASR's Paraformer, SeACo-Paraformer): one segment of speech,
+    decoded at once."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    @property
+    def takes_hotwords(self) -> bool:
+        """Whether ``hotwords`` bias the decode (SeACo-Paraformer) or are ignored."""
+        ...
+
+    def decode_segment(
+        self, samples: npt.NDArray[np.float32], hotwords: Sequence[str]
+    ) -> list[Token]:
+        """The tokens of ``samples`` (a whole segment, float32 in [-1, 1]), biased towards
+        ``hotwords`` where the model takes them."""
+        ...
+
+    def text(self, tokens: Sequence[str]) -> str:
+        """The text FunASR's ``generate`` gives for these tokens (before punctuation)."""
+        ...
+
+
+@runtime_checkable
+class Punctuator(Protocol):
+    """A punctuation model (FunASR's CT-Transformer): text in, punctuated text out."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def punctuate(self, text: str) -> str:
+        """``text`` (a ``SegmentDecoder.text``) with punctuation, as FunASR's ``generate``
+        with ``punc_model`` gives it."""
+        ...
+
+
+@runtime_checkable
+class Segmenter(Protocol):
+    """A voice-activity model (FunASR's fsmn-vad): where the speech in long audio is."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def speech(self, samples: npt.NDArray[np.float32]) -> list[tuple[int, int]]:
+        """The speech in ``samples`` as ``(start, end)`` sample offsets, in order, not
+        overlapping."""
+        ...
