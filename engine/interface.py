@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Union
+from typing import TYPE_CHECKING, Callable, Optional, Protocol, Union
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .second_pass import Refinement
 
 SAMPLE_RATE = 16000
 """Samples per second of the PCM every session accepts."""
@@ -36,7 +39,11 @@ class Result:
     (``feed`` or ``finish``) until it was ready, queueing included.
     ``audio_ms`` is the amount of utterance audio the result covers.
     ``compute_ms`` is the model's compute time spent on the utterance so far (a batch's time
-    shared equally among its utterances): ``compute_ms / audio_ms`` is the real-time factor.
+    shared equally among its utterances), its second pass included: ``compute_ms /
+    audio_ms`` is the real-time factor.
+    ``refined``: a final whose text the offline model decoded again (the second pass);
+    False for partials and for finals that are the live draft (finished by punctuation and
+    the text steps where those are on).
     """
 
     text: str
@@ -46,6 +53,7 @@ class Result:
     audio_ms: float
     tokens: tuple[str, ...] = field(default=(), repr=False)
     compute_ms: float = 0.0
+    refined: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,9 +88,11 @@ class Session(Protocol):
         """
         ...
 
-    def finish(self) -> Future[Result]:
-        """End the utterance: decode the buffered tail with ``is_final`` and resolve with
-        the final result (``is_final=True``). The session then starts a new utterance."""
+    def finish(self, options: Optional[Refinement] = None) -> Future[Result]:
+        """End the utterance: decode the buffered tail with ``is_final``, run the second pass
+        (``options``: what this utterance's client asked of it; None: the recognizer's
+        defaults) and resolve with the final result (``is_final=True``). The session then
+        starts a new utterance."""
         ...
 
     def reset(self) -> None:

@@ -31,6 +31,7 @@ from .audio import int16_to_float, pcm_to_int16
 from .backend import BatchingDecoder, ChunkDecoder, StreamCountHint, Token, revises
 from .errors import EngineClosedError, RecognitionError
 from .interface import SAMPLE_RATE, ModelInfo, Pcm, Result
+from .second_pass import PASS_BUDGET_S, Refined, Refinement, SecondPass
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class _Job:
     future: Future[Result]
     submitted: float
     audio_ms: float
+    options: Refinement | None = None  # the final job: what its client asked of the second pass
     next_chunk: int = 0  # worker's progress through ``chunks``
     # Set by the worker when the utterance's reset arrives: nothing more is decoded, and the
     # future resolves (empty) in its turn, so that a session's futures still settle in order.
@@ -98,6 +100,22 @@ class _Utterance:
     state: Any
     tokens: list[Token] = field(default_factory=list)
     compute_ms: float = 0.0
+    # The utterance's audio, for the second pass's offline model (None: not kept).
+    audio: list[npt.NDArray[np.int16]] | None = None
+
+
+@dataclass
+class _Refining:
+    """An utterance whose streaming decode is done, in its second pass (worker-owned)."""
+
+    job: _Job
+    draft: list[Token]
+    options: Refinement
+    audio: npt.NDArray[np.int16] | None  # None: no offline decode (or it failed)
+    cuts: list[tuple[int, int]]
+    compute_ms: float
+    tokens: list[Token] = field(default_factory=list)
+    next_cut: int = 0
 
 
 FINISHING_PASSES = 2
@@ -122,9 +140,15 @@ class StreamingRecognizer:
     """
 
     def __init__(
-        self, decoder: ChunkDecoder, *, batching: bool = True, clock: Clock = time.perf_counter
+        self,
+        decoder: ChunkDecoder,
+        *,
+        batching: bool = True,
+        clock: Clock = time.perf_counter,
+        second_pass: SecondPass | None = None,
     ) -> None:
         self._decoder = decoder
+        self._second = second_pass
         self._batching = batching and isinstance(decoder, BatchingDecoder)
         self._revises = revises(decoder)
         self._clock = clock
@@ -137,6 +161,10 @@ class StreamingRecognizer:
         # until its final is decoded, it is reset, the worker fails on it, or the session is
         # closed or dropped. Nothing in it grows with the number of utterances.
         self._records: dict[int, _Utterance] = {}
+        # Utterances in their second pass, by session id, in the order they ended. A
+        # session's later work waits until its utterance is refined, so that its futures
+        # still complete in call order. Worker thread only.
+        self._refining: dict[int, _Refining] = {}
         self._thread = threading.Thread(target=self._run, name="tingxie-inference", daemon=True)
         self._thread.start()
 
@@ -147,6 +175,17 @@ class StreamingRecognizer:
     @property
     def decoder(self) -> ChunkDecoder:
         return self._decoder
+
+    @property
+    def second_pass(self) -> SecondPass | None:
+        """The models and text steps that finish each utterance (None: finals are the
+        streaming decode's text as it is)."""
+        return self._second
+
+    @property
+    def models(self) -> list[ModelInfo]:
+        """Every loaded model: the streaming one first, then the second pass's."""
+        return [self._decoder.info, *(self._second.models if self._second else [])]
 
     @property
     def batching(self) -> bool:
@@ -205,8 +244,8 @@ class StreamingRecognizer:
         pending: dict[int, deque[_Job]] = {}  # by session id, jobs in arrival order
         stopping = False
         while not stopping:
-            if not pending and self._take(self._queue.get(), pending):  # idle: block, no CPU
-                break
+            if not pending and not self._refining and self._take(self._queue.get(), pending):
+                break  # idle: blocked on the queue, no CPU, until then
             stopping = self._take_arrived(pending)
             self._guarded_round(pending, finishing_only=False)
             # Users who released the key: the rest of their audio (a last chunk, the tail)
@@ -218,10 +257,15 @@ class StreamingRecognizer:
                 if not any(j.tail is not None for jobs in pending.values() for j in jobs):
                     break
                 self._guarded_round(pending, finishing_only=True)
+            # Then one pass of second passes: at most PASS_BUDGET_S of audio, so that the
+            # others' next chunks wait for one pass only.
+            if self._refining and not stopping:
+                self._guarded_refine_pass()
         # Closing: what has not been decoded yet fails at once instead of delaying close().
         closed = EngineClosedError("the recognizer was closed")
         self._fail_all(pending, closed)
         self._records.clear()
+        self._refining.clear()
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -256,9 +300,16 @@ class StreamingRecognizer:
             utt = self._records.get(item.session)
             if utt is not None and utt.number == item.utterance:
                 del self._records[item.session]
+            refining = self._refining.get(item.session)
+            if refining is not None and refining.job.utterance == item.utterance:
+                del self._refining[item.session]
+                self._complete(refining.job, [], 0.0)
         else:
             self._records.pop(item.session, None)  # before the futures: waiters see it gone
             gone = EngineClosedError("the session was closed")
+            refining = self._refining.pop(item.session, None)
+            if refining is not None:
+                _settle(refining.job.future, error=gone)
             for job in pending.pop(item.session, ()):
                 _settle(job.future, error=gone)
         return False
@@ -273,6 +324,9 @@ class StreamingRecognizer:
             self._fail_all(pending, RecognitionError(f"the recognizer failed: {exc}"))
 
     def _fail_all(self, pending: dict[int, deque[_Job]], error: Exception) -> None:
+        for refining in self._refining.values():
+            _settle(refining.job.future, error=error)
+        self._refining.clear()
         for session, jobs in pending.items():
             self._records.pop(session, None)
             for job in jobs:
@@ -284,7 +338,8 @@ class StreamingRecognizer:
         final queued): its next full chunk or its final tail, decoded together with the
         other sessions' steps, or the result of a job that is done."""
         steps: list[_Step] = []
-        sessions = list(pending)
+        # A session whose last utterance is in its second pass waits (call order).
+        sessions = [s for s in pending if s not in self._refining]
         if finishing_only:
             sessions = [s for s in sessions if any(j.tail is not None for j in pending[s])]
         for session in sessions:
@@ -332,14 +387,17 @@ class StreamingRecognizer:
                     del pending[job.session]
             if step.final and self._records.get(job.session) is step.utt:
                 del self._records[job.session]
-            if ok:
+            if ok and step.final and self._second is not None:
+                self._start_refining(job, step.utt)
+            elif ok:
                 self._complete(job, step.utt.tokens, step.utt.compute_ms)
 
     def _utterance_for(self, job: _Job) -> "_Utterance | None":
         """The session's decoding progress for ``job``'s utterance, started if new."""
         utt = self._records.get(job.session)
         if utt is None or utt.number != job.utterance:
-            utt = _Utterance(job.utterance, None)
+            keep = self._second is not None and self._second.decoder is not None
+            utt = _Utterance(job.utterance, None, audio=[] if keep else None)
             self._records[job.session] = utt
         if utt.state is None:
             try:
@@ -348,6 +406,76 @@ class StreamingRecognizer:
                 self._fail(job, utt, exc)
                 return None
         return utt
+
+    # --- the second pass -------------------------------------------------------------
+    def _start_refining(self, job: _Job, utt: _Utterance) -> None:
+        """``utt``'s streaming decode is done: plan its second pass (in the next refine
+        passes; at once when nothing is left to decode)."""
+        assert self._second is not None
+        options = self._second.options(job.options)
+        audio = None
+        cuts: list[tuple[int, int]] = []
+        started = self._clock()
+        if self._second.decodes(options) and utt.audio:
+            audio = np.concatenate(utt.audio)
+            cuts = self._second.cuts(audio)
+        utt.audio = None
+        utt.compute_ms += (self._clock() - started) * 1000.0
+        refining = _Refining(job, list(utt.tokens), options, audio, cuts, utt.compute_ms)
+        self._refining[job.session] = refining
+        if audio is None or not cuts:
+            self._finish_refining(refining)
+
+    def _guarded_refine_pass(self) -> None:
+        try:
+            self._refine_pass()
+        except Exception as exc:  # a bug here must not kill the worker and hang everyone
+            log.exception("the second pass failed")
+            for refining in self._refining.values():
+                _settle(refining.job.future, error=RecognitionError(f"the second pass failed: {exc}"))
+            self._refining.clear()
+
+    def _refine_pass(self) -> None:
+        """The next segment of each utterance in its second pass, oldest first, until
+        ``PASS_BUDGET_S`` of audio is decoded; utterances whose last segment is done are
+        finished (punctuation, text steps) and their finals go out."""
+        assert self._second is not None
+        if isinstance(self._decoder, StreamCountHint):
+            self._decoder.set_streams(len(self._refining) + 1)  # whole segments: every thread
+        budget = int(PASS_BUDGET_S * SAMPLE_RATE)
+        for refining in list(self._refining.values()):
+            if budget <= 0:
+                break
+            if refining.audio is None or refining.next_cut >= len(refining.cuts):
+                continue
+            start, end = refining.cuts[refining.next_cut]
+            budget -= end - start
+            began = self._clock()
+            try:
+                refining.tokens.extend(
+                    self._second.decode(refining.audio[start:end], refining.options)
+                )
+                refining.next_cut += 1
+            except Exception:
+                # The draft is still there: the user gets it (unrefined), not an error.
+                log.exception("the offline model failed; the final is the live draft")
+                refining.audio = None
+            finally:
+                refining.compute_ms += (self._clock() - began) * 1000.0
+            if refining.audio is None or refining.next_cut >= len(refining.cuts):
+                self._finish_refining(refining)
+
+    def _finish_refining(self, refining: _Refining) -> None:
+        assert self._second is not None
+        job = refining.job
+        if self._refining.get(job.session) is refining:
+            del self._refining[job.session]
+        decoded = refining.tokens if refining.audio is not None else None
+        began = self._clock()
+        draft_text = self._decoder.text([t.text for t in refining.draft])
+        refined = self._second.finish(draft_text, refining.draft, decoded, refining.options)
+        refining.compute_ms += (self._clock() - began) * 1000.0
+        self._complete(job, refined.tokens, refining.compute_ms, refined)
 
     def _step(
         self, job: _Job, utt: _Utterance, chunks: list[npt.NDArray[np.int16]], *, final: bool
@@ -370,6 +498,9 @@ class StreamingRecognizer:
         none: after a failure every utterance in the batch is in an unknown state)."""
         decoder = self._decoder
         assert isinstance(decoder, BatchingDecoder)  # only with ``self._batching``
+        for s in steps:
+            if s.utt.audio is not None:
+                s.utt.audio.append(s.samples)
         started = self._clock()
         try:
             added = decoder.decode_many([(s.utt.state, int16_to_float(s.samples), s.final) for s in steps])
@@ -399,26 +530,41 @@ class StreamingRecognizer:
         _settle(job.future, error=RecognitionError(f"the model failed while decoding: {exc}"))
 
     def _decode(self, utt: _Utterance, samples: npt.NDArray[np.int16], final: bool) -> None:
+        if utt.audio is not None:
+            utt.audio.append(samples)
         tokens = self._decoder.decode(utt.state, int16_to_float(samples), final)
         if self._revises:
             utt.tokens = list(tokens)
         else:
             utt.tokens.extend(tokens)
 
-    def _complete(self, job: _Job, tokens: Sequence[Token], compute_ms: float) -> None:
+    def _complete(
+        self,
+        job: _Job,
+        tokens: Sequence[Token],
+        compute_ms: float,
+        refined: Refined | None = None,
+    ) -> None:
         try:
-            result = self._result(job, tokens, compute_ms)
+            result = self._result(job, tokens, compute_ms, refined)
         except Exception as exc:  # e.g. the backend's text() failed: this job only
             log.exception("building the result failed")
             _settle(job.future, error=RecognitionError(f"the recognizer failed: {exc}"))
             return
         _settle(job.future, result)
 
-    def _result(self, job: _Job, tokens: Sequence[Token], compute_ms: float) -> Result:
+    def _result(
+        self,
+        job: _Job,
+        tokens: Sequence[Token],
+        compute_ms: float,
+        refined: Refined | None = None,
+    ) -> Result:
         texts = tuple(t.text for t in tokens)
         confidence = float(np.mean([t.probability for t in tokens])) if tokens else 0.0
         return Result(
-            text=self._decoder.text(texts),
+            text=self._decoder.text(texts) if refined is None else refined.text,
+            refined=refined is not None and refined.refined,
             is_final=job.final,
             confidence=confidence,
             processing_time_ms=(self._clock() - job.submitted) * 1000.0,
@@ -469,11 +615,11 @@ class StreamingSession:
             self._samples += len(samples)
             return future
 
-    def finish(self) -> Future[Result]:
+    def finish(self, options: Refinement | None = None) -> Future[Result]:
         submitted = self._recognizer._clock()
         with self._lock:
             self._check_open()
-            future = self._submit([], self._pending, submitted, self._samples)
+            future = self._submit([], self._pending, submitted, self._samples, options)
             self._pending = np.empty(0, dtype=np.int16)
             self._number += 1
             self._samples = 0
@@ -505,11 +651,12 @@ class StreamingSession:
         tail: npt.NDArray[np.int16] | None,
         submitted: float,
         samples: int,
+        options: Refinement | None = None,
     ) -> Future[Result]:
         """Queue a job; raises ``EngineClosedError`` (state unchanged) if the recognizer is
         closed."""
         future: Future[Result] = Future()
         audio_ms = samples * 1000.0 / SAMPLE_RATE
-        job = _Job(self._id, self._number, chunks, tail, future, submitted, audio_ms)
+        job = _Job(self._id, self._number, chunks, tail, future, submitted, audio_ms, options)
         self._recognizer._submit(job)
         return future
