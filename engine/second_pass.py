@@ -144,8 +144,12 @@ class SecondPass:
         *,
         defaults: Refinement = ALL_ON,
         max_segment_s: float = MAX_SEGMENT_S,
+        problems: Sequence[str] = (),
     ) -> None:
         self.decoder = decoder
+        # Why a model that was asked for is missing (could not be found or loaded): the
+        # service runs without it and says so (``/health``, the window).
+        self.problems = tuple(problems)
         self.punctuator = punctuator
         self.segmenter = segmenter
         self._finisher: TextFinisher = finisher or _AsIs()
@@ -164,7 +168,9 @@ class SecondPass:
 
     def with_defaults(self, defaults: Refinement) -> "SecondPass":
         """The same models with other defaults."""
-        other = SecondPass(self.decoder, self.punctuator, self.segmenter, self._finisher)
+        other = SecondPass(
+            self.decoder, self.punctuator, self.segmenter, self._finisher, problems=self.problems
+        )
         other.defaults = defaults.over(self.defaults)
         other.max_segment = self.max_segment
         return other
