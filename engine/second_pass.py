@@ -43,11 +43,14 @@ users' partials wait for the second passes of utterances that ended."""
 class TextFinisher(Protocol):
     """The text steps after the models (``tingxie.engine.text.chain.TextChain``)."""
 
-    def finish(self, text: str) -> str: ...
+    def finish(self, text: str, *, itn: bool = True) -> str:
+        """``text`` finished: inverse text normalization (unless ``itn`` is False), tidy-up,
+        the replacement rules."""
+        ...
 
 
 class _AsIs:
-    def finish(self, text: str) -> str:
+    def finish(self, text: str, *, itn: bool = True) -> str:
         return text
 
 
@@ -58,7 +61,7 @@ class Refinement:
 
     refine: Optional[bool] = None  # decode again with the offline model
     punctuate: Optional[bool] = None
-    finish: Optional[bool] = None  # ITN, tidy-up, replacement rules
+    itn: Optional[bool] = None  # inverse text normalization (tidy-up and rules always run)
     hotwords: Optional[tuple[str, ...]] = None
 
     def over(self, defaults: "Refinement") -> "Refinement":
@@ -66,12 +69,12 @@ class Refinement:
         return Refinement(
             refine=defaults.refine if self.refine is None else self.refine,
             punctuate=defaults.punctuate if self.punctuate is None else self.punctuate,
-            finish=defaults.finish if self.finish is None else self.finish,
+            itn=defaults.itn if self.itn is None else self.itn,
             hotwords=defaults.hotwords if self.hotwords is None else self.hotwords,
         )
 
 
-ALL_ON = Refinement(refine=True, punctuate=True, finish=True, hotwords=())
+ALL_ON = Refinement(refine=True, punctuate=True, itn=True, hotwords=())
 
 
 @dataclass
@@ -224,9 +227,9 @@ class SecondPass:
                 text = self.punctuator.punctuate(text)
             except Exception:
                 log.exception("the punctuation model failed; the text stays unpunctuated")
-        if options.finish and text:
+        if text:
             try:
-                text = self._finisher.finish(text)
+                text = self._finisher.finish(text, itn=bool(options.itn))
             except Exception:
                 log.exception("finishing the text failed; it stays as recognised")
         return replace(refined, text=text)

@@ -59,8 +59,8 @@ class Steps:
         self._tidy = tidy
         self._rules = rules
 
-    def finish(self, text: str) -> str:
-        if self._itn is not None:
+    def finish(self, text: str, *, itn: bool = True) -> str:
+        if itn and self._itn is not None:
             text = self._itn(text)
         if self._tidy is not None:
             text = self._tidy(text)

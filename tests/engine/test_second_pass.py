@@ -42,9 +42,9 @@ class Upper:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def finish(self, text: str) -> str:
+    def finish(self, text: str, *, itn: bool = True) -> str:
         self.calls.append(text)
-        return text.upper()
+        return f"«{text}»" if itn else text
 
 
 def test_the_final_is_the_offline_decode_punctuated_and_finished() -> None:
@@ -57,7 +57,7 @@ def test_the_final_is_the_offline_decode_punctuated_and_finished() -> None:
         assert partial.text == "四四四" and not partial.refined  # the streaming draft
         final = session.finish().result(TIMEOUT)
         assert final.is_final and final.refined
-        assert final.text == "<四><四><四>。"  # offline tokens + the punctuator's stop
+        assert final.text == "«<四><四><四>。»"  # offline tokens, the punctuator's stop, ITN
         assert finisher.calls == ["<四><四><四>。"]
         assert final.tokens == ("<四>", "<四>", "<四>")
         assert final.confidence == pytest.approx(0.9)  # the offline tokens' probabilities
@@ -94,7 +94,7 @@ def test_without_an_offline_model_the_draft_is_finished() -> None:
         session = recognizer.open_session()
         session.feed(speech(1.2))
         final = session.finish().result(TIMEOUT)
-        assert final.text == "四四。" and not final.refined
+        assert final.text == "«四四。»" and not final.refined
     finally:
         recognizer.close()
 
@@ -131,7 +131,7 @@ class Failing:
     def punctuate(self, text: str) -> str:
         raise RuntimeError("broken punctuation model")
 
-    def finish(self, text: str) -> str:
+    def finish(self, text: str, *, itn: bool = True) -> str:
         raise RuntimeError("broken text step")
 
 
@@ -309,5 +309,19 @@ def test_cuts_fall_in_pauses_and_short_audio_is_whole() -> None:
 def test_options_fall_back_to_the_defaults() -> None:
     second = SecondPass(FakeSegmentDecoder(), defaults=Refinement(punctuate=False, hotwords=("a",)))
     got = second.options(Refinement(hotwords=("b",)))
-    assert got == Refinement(refine=True, punctuate=False, finish=True, hotwords=("b",))
+    assert got == Refinement(refine=True, punctuate=False, itn=True, hotwords=("b",))
     assert second.options(None).hotwords == ("a",)
+
+
+def test_itn_off_for_one_utterance() -> None:
+    recognizer = StreamingRecognizer(
+        FakeDecoder(), second_pass=SecondPass(None, None, None, Upper())
+    )
+    try:
+        session = recognizer.open_session()
+        session.feed(tone(0.05, 0.6))
+        assert session.finish(Refinement(itn=False)).result(TIMEOUT).text == "一"
+        session.feed(tone(0.05, 0.6))
+        assert session.finish().result(TIMEOUT).text == "«一»"
+    finally:
+        recognizer.close()
