@@ -320,8 +320,8 @@ def test_itn_off_for_one_utterance() -> None:
     try:
         session = recognizer.open_session()
         session.feed(tone(0.05, 0.6))
-        assert session.finish(Refinement(itn=False)).result(TIMEOUT).text == "一"
+        assert session.finish(Refinement(itn=False)).result(TIMEOUT).text == "零"
         session.feed(tone(0.05, 0.6))
-        assert session.finish().result(TIMEOUT).text == "«一»"
+        assert session.finish().result(TIMEOUT).text == "«零»"
     finally:
         recognizer.close()
