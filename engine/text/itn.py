@@ -45,12 +45,14 @@ single digits stay Chinese (一个, 第一名, 五亿, 三点, 下午五点), so
 are abbreviated (三十公斤 → 30kg, 十五秒 → 15s); in English, capitalized number words
 ("Twenty three") and hyphenated ones ("twenty-three") are not read, "twelve thirty" is read
 as a year (1230), "one third" as "one 3rd", times are zero-padded ("03:00 p.m."), and runs of
-spaces inside a line become one space.
+spaces between words become one space.
 
 Long text is normalized piece by piece (the grammar's time grows faster than the text):
 Chinese is cut after full-width and ASCII sentence punctuation, and pieces still longer
 than ``MAX_PIECE`` characters (text without punctuation) at a point with no numeral
-nearby; English is cut after sentence punctuation. Line breaks are kept.
+nearby; English goes in runs of words between punctuation marks (spoken numbers hold
+none), runs longer than ``MAX_EN_WORDS`` cut between two words that cannot be part of a
+number. Line breaks are kept.
 """
 
 from __future__ import annotations
@@ -77,9 +79,22 @@ _NUMERALS = "零〇幺一二三四五六七八九十百千万亿两几半点"
 # Three or more Latin words in a row, inside Chinese text: an English clause.
 _LATIN_CLAUSE = re.compile(r"[A-Za-z][A-Za-z0-9'\-]*(?:[ \t]+[A-Za-z0-9][A-Za-z0-9'\-]*){2,}")
 _ZH_PIECE_END = re.compile(r"(?<=[，。！？；：、,!?;])")
-_EN_PIECE_END = re.compile(r"(?<=[.!?;,])(?=\s)")
-# wetext's English tagger finds no path through a word touching " or \ : they split pieces.
-_EN_UNREADABLE = re.compile(r'(["\\])')
+# English goes to the grammar in runs of words: spoken numbers hold no punctuation, and the
+# grammar would respace punctuation ("(twenty)" → "( 20 )") or find no path at all (a word
+# touching a double quote).
+_EN_RUN = re.compile(r"[A-Za-z0-9'\-]+(?:[ \t]+[A-Za-z0-9'\-]+)*")
+_EN_WORD = re.compile(r"\S+\s*")
+MAX_EN_WORDS = 40
+"""Words of English without punctuation that one grammar call gets at most."""
+# Words that can be part of a spoken number, time, amount or address: no cut beside them.
+_EN_NUMBERISH = frozenset(
+    """zero oh one two three four five six seven eight nine ten eleven twelve thirteen
+    fourteen fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty
+    seventy eighty ninety hundred thousand million billion trillion first second third
+    fourth fifth sixth seventh eighth ninth tenth eleventh twelfth twentieth thirtieth
+    hundredth thousandth and a point minus half quarter quarters percent dollar dollars
+    cent cents pound pounds euro euros o'clock am pm p m dot at""".split()
+)
 _CIRCLE_ZERO = re.compile(
     "[〇零一二三四五六七八九]*[零一二三四五六七八九][〇零一二三四五六七八九]*"
 )
@@ -323,18 +338,40 @@ def _money(wetext: Any, token: _Token) -> Optional[str]:
 
 
 def _english(wetext: Any, text: str) -> str:
-    out = []
-    for part in _EN_UNREADABLE.split(text):
-        if _EN_UNREADABLE.fullmatch(part):
-            out.append(part)
-            continue
-        for piece in _EN_PIECE_END.split(part):
+    out, at = [], 0
+    for run in _EN_RUN.finditer(text):
+        out.append(text[at : run.start()])
+        for piece in _en_pieces(run.group()):
             out.append(_keep_edges(piece, lambda p: _english_piece(wetext, p)))
+        at = run.end()
+    out.append(text[at:])
     return "".join(out)
 
 
+def _en_pieces(run: str) -> list[str]:
+    """``run`` in pieces of at most ``MAX_EN_WORDS`` words, cut only between two words
+    that cannot be part of a number (a run with no such place stays whole)."""
+    words = _EN_WORD.findall(run)
+    pieces, start = [], 0
+    while len(words) - start > MAX_EN_WORDS:
+        cut = next(
+            (
+                i
+                for i in range(start + MAX_EN_WORDS, len(words))
+                if not {words[i - 1].strip().lower(), words[i].strip().lower()} & _EN_NUMBERISH
+            ),
+            None,
+        )
+        if cut is None:
+            break
+        pieces.append("".join(words[start:cut]))
+        start = cut
+    pieces.append("".join(words[start:]))
+    return pieces
+
+
 def _english_piece(wetext: Any, text: str) -> str:
-    tagged = wetext.tag(text, "en", "itn")
+    tagged = wetext.tag(" ".join(text.split()), "en", "itn")  # two spaces defeat the grammar
     if not tagged:
         return text
     written = _verbalize(wetext, _tokens(wetext, tagged, "en"), "en")

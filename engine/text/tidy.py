@@ -12,9 +12,11 @@ letter, digit or Chinese character:
 - ``drop_final_stop``: the final 。 or . of a short phrase, which a punctuation model adds
   to every utterance, is removed: a phrase of a few words is usually typed into a search
   box, a file name or a chat reply (好的, 收到, 没问题), where the stop would have to be
-  deleted by hand, while a sentence keeps it. ``DROP_FINAL_STOP`` = 8 units (a Chinese
-  character or a Latin word/number each) is where CapsWriter-Offline draws the line, which
-  its users know; 好的，我马上到 (7) loses the stop, 我们明天下午三点开会 (10) keeps it.
+  deleted by hand, while a sentence keeps it. ``DROP_FINAL_STOP`` = 8 units is where
+  CapsWriter-Offline draws the line for Chinese, which its users know: 好的，我马上到 (7)
+  loses the stop, 我们明天下午三点开会 (10) keeps it. A Chinese character is one unit, a
+  Latin word or number two (an English word has about two syllables to a character's one),
+  so English phrases of up to four words lose it ("See you tomorrow"), sentences keep it.
 
 ``tidy`` runs them in that order.
 """
@@ -89,7 +91,7 @@ def space_cjk_latin(text: str, *, digits: bool = True) -> str:
 
 def drop_final_stop(text: str, max_units: int = DROP_FINAL_STOP) -> str:
     """``text`` without its final ``。`` or ``.`` when it has at most ``max_units`` units
-    (a CJK character, or a run of Latin letters and digits, each count one); unchanged
+    (a CJK character counts one, a run of Latin letters and digits two); unchanged
     when ``max_units`` is 0, for other final marks (？！…), for an ellipsis (...) and for a
     stop that follows whitespace."""
     body = text.rstrip()
@@ -97,7 +99,8 @@ def drop_final_stop(text: str, max_units: int = DROP_FINAL_STOP) -> str:
         return text
     if len(body) < 2 or not (body[-2].isalnum() or body[-2] in _CLOSING):
         return text  # an ellipsis, or a stop after a space: not a sentence's end
-    if len(_UNITS.findall(body[:-1])) > max_units:
+    units = sum(1 if _is_cjk(unit) else 2 for unit in _UNITS.findall(body[:-1]))
+    if units > max_units:
         return text
     return body[:-1] + text[len(body) :]
 

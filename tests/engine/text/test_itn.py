@@ -139,6 +139,9 @@ ENGLISH = [
     ('he said "twenty three"', 'he said "23"'),
     ("back\\slash twenty three", "back\\slash 23"),
     ("Please call Stella.\ntwenty three", "Please call Stella.\n23"),
+    ("(twenty three)", "(23)"),  # punctuation is not respaced
+    ("wait?twenty three", "wait?23"),
+    ("it is two  thousand", "it is 2000"),  # spaces between words become one
 ]
 
 ENGLISH_QUIRKS = [
@@ -171,6 +174,13 @@ def test_long_text_is_the_sentences_normalized_one_by_one() -> None:
     long = "".join(sentences) * 5
     assert len(long) > 10 * itn.MAX_PIECE
     assert ZH.normalize(long) == "".join(ZH.normalize(s) for s in sentences) * 5
+
+
+def test_long_english_without_punctuation_keeps_its_numbers() -> None:
+    sentence = "i have twenty three apples and one hundred and five pears "
+    out = EN.normalize(sentence * 12)
+    assert len((sentence * 12).split()) > 2 * itn.MAX_EN_WORDS
+    assert out == "i have 23 apples and 105 pears " * 12
 
 
 def test_long_text_without_punctuation_keeps_its_numbers() -> None:

@@ -78,7 +78,10 @@ def test_digits_can_stay_unspaced() -> None:
         ("我们明天下午三点开会。", 8, "我们明天下午三点开会。"),  # 10 units
         ("我们明天下午三点开会。", 10, "我们明天下午三点开会"),
         ("OK.", 8, "OK"),
-        ("Python 3.11 很好用。", 8, "Python 3.11 很好用"),  # a word and a number count one each
+        ("See you tomorrow.", 8, "See you tomorrow"),  # a Latin word counts two
+        ("See you tomorrow at noon.", 8, "See you tomorrow at noon."),
+        ("用 Python 3.11 写。", 8, "用 Python 3.11 写"),
+        ("我们用 Python 3.11 写代码。", 8, "我们用 Python 3.11 写代码。"),  # 10 units
         ("真的吗？", 8, "真的吗？"),  # other marks stay
         ("好的！", 8, "好的！"),
         ("等一下...", 8, "等一下..."),
