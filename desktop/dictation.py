@@ -28,6 +28,7 @@ from typing import Protocol
 from tingxie.engine.errors import EngineClosedError, EngineError
 from tingxie.engine.handle import EngineHandle
 from tingxie.engine.interface import Result, Session
+from tingxie.engine.second_pass import Refinement
 
 from .audio import Block
 from .events import AudioStatus, Problem, ProblemKind
@@ -101,6 +102,8 @@ class Dictation:
     ``context`` is called at each press; what it returns travels with the utterance to the
     sink as ``FinalUtterance.context`` (the window focused at key-down, for the sink that
     types the text there). An utterance cut by ``max_utterance_s`` keeps its press's.
+    ``refinement`` is called at each release: what the user's settings ask of the second
+    pass (hotwords, punctuation, ITN on/off); None: the engine's defaults.
     """
 
     def __init__(
@@ -115,8 +118,10 @@ class Dictation:
         wall_clock: Callable[[], datetime] = datetime.now,
         context: Callable[[], object] | None = None,
         monitor: UtteranceMonitor | None = None,
+        refinement: Callable[[], Refinement | None] | None = None,
     ) -> None:
         self._handle = handle
+        self._refinement = refinement
         self._context = context
         self._monitor = monitor
         self._mic = microphone
@@ -247,7 +252,7 @@ class Dictation:
         if self._monitor is not None:
             self._monitor.ended(utt.number)
         try:
-            future = self._current_session().finish()
+            future = self._current_session().finish(self._options())
         except EngineError as exc:
             utt.done = True
             self._events.problem(Problem(ProblemKind.RECOGNITION_FAILED, str(exc)))
@@ -256,6 +261,17 @@ class Dictation:
         self._finishing.append(utt)
         self._set_state(DictationState.FINISHING)
         future.add_done_callback(lambda f: self._on_final(utt, f))
+
+    def _options(self) -> Refinement | None:
+        """What the user's settings ask of this utterance's second pass (the hotwords as
+        they are now: edits apply from the next release on)."""
+        if self._refinement is None:
+            return None
+        try:
+            return self._refinement()
+        except Exception:  # the settings must never cost the user the utterance
+            log.exception("reading the second pass's settings failed; using the defaults")
+            return None
 
     # --- the engine's worker thread ------------------------------------------------------
     def _on_partial(self, utt: _Utterance, future: Future[Result]) -> None:

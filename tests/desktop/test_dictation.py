@@ -271,7 +271,7 @@ class StuckSession:
         f.set_result(Result("", False, 0.0, 0.0, 0.0))
         return f
 
-    def finish(self) -> Future[Result]:
+    def finish(self, options: Any = None) -> Future[Result]:
         return Future()
 
     def reset(self) -> None:
@@ -437,3 +437,32 @@ def test_a_release_for_an_earlier_utterance_does_not_end_the_current_one(parts: 
     assert dictation.listening
     dictation.release(2)
     assert not dictation.listening
+
+
+def test_the_final_is_the_second_pass_with_the_users_hotwords_at_release(tmp_path: Path) -> None:
+    from tingxie.engine.fake import FakeDecoder, FakeSegmentDecoder
+    from tingxie.engine.second_pass import Refinement, SecondPass
+    from tingxie.engine.streaming import StreamingRecognizer
+
+    offline = FakeSegmentDecoder()
+    recognizer = StreamingRecognizer(FakeDecoder(), second_pass=SecondPass(offline))
+    hotwords = ["听写"]
+    audio, events, clock = FakeAudioSource(), Recorder(), FakeClock()
+    mic = MicrophoneSupervisor(audio, events, clock=clock)
+    dictation = Dictation(
+        EngineHandle.ready(recognizer), mic, events, events, clock=clock,
+        refinement=lambda: Refinement(hotwords=tuple(hotwords)),
+    )
+    try:
+        assert dictation.microphone.start()
+        assert dictation.press()
+        audio.push(tone(0.2, 1.2))
+        hotwords[:] = ["北京"]  # edited while speaking: the release's list counts
+        dictation.release()
+        assert events.final_arrived.wait(5)
+        (final,) = events.finals
+        assert final.text == "<四><四>[北京]"  # refined by the offline model, not the draft 四四
+        assert offline.calls == [(len(tone(0.2, 1.2)), ("北京",))]
+    finally:
+        dictation.close()
+        recognizer.close()
