@@ -26,6 +26,12 @@ Confidence: each word gets ``exp(avg_logprob)`` of its segment, the geometric me
 probabilities Whisper gave the segment's tokens (word-level probabilities would need
 faster-whisper's word alignment, an extra pass that costs ~50 % more per decode).
 
+Chinese: Whisper writes traditional or simplified characters as its first words suggest
+(the prompt asks for simplified, which it does not always follow). Whatever the language
+setting, a decode whose language is Chinese (set, or detected under ``auto``) comes out in
+simplified characters through OpenCC's ``t2s`` conversion (``to_simplified``; the
+``opencc`` wheel, Apache-2.0, part of the ``whisper`` extra).
+
 faster_whisper / ctranslate2 are imported inside functions only; this module imports
 nothing heavy (and never torch or funasr). Downloading a model from Hugging Face is
 ``tingxie.engine.download``'s, wired up in ``tingxie.engine.backends``.
@@ -37,6 +43,7 @@ import logging
 import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +118,28 @@ def whisper_language(setting: str, multilingual: bool) -> str | None:
             )
         return "en"
     return None if setting == "auto" else setting
+
+
+_T2S_LOCK = threading.Lock()
+_t2s: Callable[[str], str] | None = None
+
+
+def to_simplified(text: str) -> str:
+    """Chinese ``text`` in simplified characters (OpenCC ``t2s``: characters only, no
+    change of words); other text is unchanged. Without the ``opencc`` package (the
+    ``whisper`` extra) the text comes back as it is, with a warning logged once."""
+    global _t2s
+    with _T2S_LOCK:
+        if _t2s is None:
+            try:
+                import opencc  # type: ignore[import-untyped]
+
+                _t2s = opencc.OpenCC("t2s").convert
+            except Exception as exc:  # ImportError, or its dictionaries missing
+                log.warning("no OpenCC (%s): Chinese stays as Whisper wrote it", exc)
+                _t2s = str
+        convert = _t2s
+    return convert(text)
 
 
 def split_words(text: str) -> list[str]:
@@ -208,11 +237,14 @@ class WhisperDecoder:
             options.update(beam_size=self.final_beam_size)
         else:
             options.update(beam_size=1, temperature=0.0)
-        segments, _ = self.model.transcribe(audio, **options)
+        segments, info = self.model.transcribe(audio, **options)
+        # info.language: what Whisper decoded in (the setting, or what it detected)
+        chinese = (self.language if info is None else info.language) == "zh"
         tokens: list[Token] = []
         for segment in segments:
             probability = min(1.0, math.exp(segment.avg_logprob))
-            tokens += [Token(word, probability) for word in split_words(segment.text)]
+            text = to_simplified(segment.text) if chinese else segment.text
+            tokens += [Token(word, probability) for word in split_words(text)]
         return tokens
 
     def text(self, tokens: Sequence[str]) -> str:
