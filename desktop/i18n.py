@@ -111,6 +111,54 @@ _TEXT: dict[str, tuple[str, str]] = {
         "The global key does not work here ({detail}). Space in this window still does.",
         "全局按键在此不可用（{detail}）。在本窗口中按住空格键仍可使用。",
     ),
+    # --- the second pass (Settings) and the vocabulary (tingxie.desktop.vocabulary_dialog)
+    "second_pass": ("Finished text (at release)", "松开后的成稿"),
+    "refine": (
+        "Decode the whole utterance again with the offline model at release",
+        "松开后用离线模型重新识别整段话",
+    ),
+    "refine_model": ("Offline model", "离线模型"),
+    "punctuate": ("Add punctuation", "添加标点"),
+    "punc_model": ("Punctuation model", "标点模型"),
+    "itn": ("Write numbers, dates and times as digits (一百二十三 → 123)", "数字、日期和时间写成阿拉伯数字（一百二十三 → 123）"),
+    "model_default": ("default: {model}; “none” for no model", "默认：{model}；填“none”则不用模型"),
+    "model_change_reloads": (
+        "A different model is loaded when you press OK.",
+        "按“确定”后加载新模型。",
+    ),
+    "fixed_by_command_line": ("set on the command line: {value}", "由命令行指定：{value}"),
+    "on": ("on", "开"),
+    "off": ("off", "关"),
+    "vocabulary": ("Hotwords and rules…", "热词和替换规则…"),
+    "vocabulary_title": ("Hotwords and replacement rules", "热词和替换规则"),
+    "hotwords": ("Hotwords", "热词"),
+    "hotwords_help": (
+        "One word or phrase per line (names, terms): the offline model favours them. "
+        "Lines starting with # are comments.",
+        "每行一个词或短语（人名、术语），离线模型会优先识别它们。以 # 开头的行是注释。",
+    ),
+    "hotwords_count": ("{count} hotword(s)", "{count} 个热词"),
+    "hotwords_from_command_line": (
+        "Also from the command line: {words}",
+        "命令行另外指定：{words}",
+    ),
+    "rules": ("Replacement rules", "替换规则"),
+    "rules_help": (
+        "One rule per line, applied to the finished text: “find = replacement”; "
+        "“re: pattern = replacement” for a regular expression; # for comments.",
+        "每行一条规则，作用于成稿：“原文 = 替换”；正则表达式写作“re: 模式 = 替换”；# 开头为注释。",
+    ),
+    "rules_count": ("{count} rule(s)", "{count} 条规则"),
+    "rule_error": ("Line {line}: {reason} — {text}", "第 {line} 行：{reason} — {text}"),
+    "rules_saved_with_errors": (
+        "Saved: {count} rule(s) apply. These lines are not rules and were kept as comments:",
+        "已保存：{count} 条规则生效。以下各行不是有效规则，已改为注释保留：",
+    ),
+    "vocabulary_saved": ("Saved; the next utterance uses them.", "已保存，下一句话即生效。"),
+    "vocabulary_save_failed": ("Could not save: {detail}", "无法保存：{detail}"),
+    "saved_in": ("Kept in {path}", "保存在 {path}"),
+    "save": ("Save", "保存"),
+    "close": ("Close", "关闭"),
     # --- the tray icon (tingxie.desktop.tray) ------------------------------------------
     "tray_show_window": ("Show window", "显示窗口"),
     "tray_mode": ("Mode", "模式"),
