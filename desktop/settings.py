@@ -1,6 +1,7 @@
 """The user's settings, kept in QSettings: microphone, model, service on/off and port,
 UI language, idle time after which the microphone is released; the global keys, the talk
-mode, how text goes into other applications, the floating preview."""
+mode, how text goes into other applications, the floating preview; the second pass
+(offline model and punctuation model, each on or off per utterance, ITN)."""
 
 from __future__ import annotations
 
@@ -90,6 +91,51 @@ class AppSettings:
     @language.setter
     def language(self, value: str) -> None:
         self.store.setValue("ui/language", value)
+
+    # --- the second pass (``tingxie.desktop.engine_settings``) -----------------------------
+    @property
+    def refine(self) -> bool:
+        """Decode each utterance again with the offline model at release."""
+        return self._bool("second_pass/refine", True)
+
+    @refine.setter
+    def refine(self, on: bool) -> None:
+        self._set_bool("second_pass/refine", on)
+
+    @property
+    def punctuate(self) -> bool:
+        return self._bool("second_pass/punctuate", True)
+
+    @punctuate.setter
+    def punctuate(self, on: bool) -> None:
+        self._set_bool("second_pass/punctuate", on)
+
+    @property
+    def itn(self) -> bool:
+        """Inverse text normalization: 一百二十三 -> 123."""
+        return self._bool("second_pass/itn", True)
+
+    @itn.setter
+    def itn(self, on: bool) -> None:
+        self._set_bool("second_pass/itn", on)
+
+    @property
+    def refine_model(self) -> str | None:
+        """The offline model's name or folder; None: the default; "none": no model."""
+        return self._str("second_pass/refine_model", "").strip() or None
+
+    @refine_model.setter
+    def refine_model(self, model: str | None) -> None:
+        self.store.setValue("second_pass/refine_model", (model or "").strip())
+
+    @property
+    def punc_model(self) -> str | None:
+        """The punctuation model's name or folder; None: the default; "none": no model."""
+        return self._str("second_pass/punc_model", "").strip() or None
+
+    @punc_model.setter
+    def punc_model(self, model: str | None) -> None:
+        self.store.setValue("second_pass/punc_model", (model or "").strip())
 
     # --- dictating into other applications --------------------------------------------
     @property
