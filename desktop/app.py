@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QLocale, QSettings
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QApplication
 
 from tingxie.engine.handle import EngineHandle, EngineState, Loader
+from tingxie.engine.loader import EngineConfig
 from tingxie.engine.vad import EndpointConfig, SpeechProbability
 
 from .audio import AudioSource, SoundDeviceSource
@@ -21,6 +22,7 @@ from .autostart import Autostart
 from .bridge import EngineBridge
 from .cues import Cues
 from .dictation import Dictation, DictationConfig
+from .engine_settings import DefaultChoice, EngineChoice, EngineSettings
 from .events import Problem, ProblemKind
 from .global_keys import GlobalKeys, SourceFactory
 from .hands_free import HandsFree
@@ -51,6 +53,9 @@ ServerFactory = Callable[[EngineHandle, str, int, ConnectionsListener], Embedded
 LoaderFor = Callable[[str], Loader]
 """Builds an ``EngineHandle`` loader for a model name or local folder."""
 
+ConfigLoader = Callable[[EngineConfig], Loader]
+"""Builds an ``EngineHandle`` loader for a whole engine configuration."""
+
 ORGANIZATION = "Tingxie"
 APPLICATION = "tingxie"
 
@@ -59,11 +64,10 @@ def default_settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
 
 
-def default_loader_for(model: str) -> Loader:
-    """Loads ``model`` with the engine's defaults (imported only when a model is chosen)."""
-    from tingxie.engine.loader import EngineConfig, default_model_dirs, load_recognizer
+def default_config_loader(config: EngineConfig) -> Loader:
+    """Loads the engine ``config`` describes: streaming model and second pass."""
+    from tingxie.engine.loader import load_recognizer
 
-    config = EngineConfig(model=model, model_dirs=default_model_dirs())
     return lambda progress: load_recognizer(config, progress)
 
 
@@ -113,6 +117,7 @@ class DesktopApp:
     preview: PreviewController | None = None
     tray: Tray | None = None
     cues: Cues | None = None
+    engine_settings: EngineSettings | None = None
 
 
 def build(
@@ -122,7 +127,9 @@ def build(
     audio: AudioSource,
     history: History,
     server_factory: ServerFactory | None = None,
-    loader_for: LoaderFor = default_loader_for,
+    loader_for: LoaderFor | None = None,
+    load: ConfigLoader = default_config_loader,
+    engine_settings: EngineSettings | None = None,
     config: DictationConfig | None = None,
     microphone_config: MicrophoneConfig | None = None,
     language: str | None = None,
@@ -145,11 +152,18 @@ def build(
     hands-free utterance (None: Silero's). ``tray_available``: None asks the desktop.
     ``autostart``: where "start on login" is kept (None: not offered).
 
+    ``engine_settings``: the engine's configuration from the command line and Settings,
+    and the user's hotwords and rules (None: nothing from a command line, the files beside
+    the history). A change of Settings that needs another engine reloads it with
+    ``load``; a model folder chosen in the window loads with ``loader_for`` if given.
+
     With ``start`` the microphone is opened, the model load started if not yet, and the
     service started if the settings enable it.
     """
     bridge = EngineBridge()
     bridge.watch(handle)
+    if engine_settings is None:
+        engine_settings = EngineSettings(DefaultChoice(), settings, history.path.parent)
     texts = Texts(language or choose_language(settings.language, QLocale.system().name()))
     microphone = MicrophoneSupervisor(
         audio,
@@ -199,6 +213,7 @@ def build(
         config=config or DictationConfig(),
         context=press_context if insert_sink is not None else None,
         monitor=hands_free,
+        refinement=engine_settings.refinement,
     )
     push_to_talk = PushToTalk(dictation, QtTimer(bridge), mode=settings.talk_mode)
     global_keys = (
@@ -236,6 +251,10 @@ def build(
             insert_sink.config = insert_config(settings)
         if global_keys is not None:
             global_keys.apply(settings.hold_key, settings.paste_last_key, settings.global_keys)
+        engine = engine_settings.apply()
+        if engine is not None:  # another model, or ITN wanted where it was not loaded
+            handle.reload(engine.model, load(engine))
+
     service = ServiceController(
         (
             (lambda host, port, listener: server_factory(handle, host, port, listener))
@@ -246,7 +265,8 @@ def build(
     )
 
     def model_chosen(folder: str) -> None:
-        handle.reload(folder, loader_for(folder))
+        engine = engine_settings.model_chosen(folder)
+        handle.reload(folder, loader_for(folder) if loader_for is not None else load(engine))
 
     window = MainWindow(
         dictation,
@@ -264,6 +284,7 @@ def build(
         before_shutdown=before_shutdown,
         keep_in_tray=lambda: settings.close_to_tray and tray.available,
         autostart=autostart,
+        engine_settings=engine_settings,
     )
 
     def mode_chosen(mode: TalkMode) -> None:
@@ -286,6 +307,10 @@ def build(
     tray.paste_last_requested.connect(
         lambda: insert_sink.paste_last() if insert_sink is not None else None)
     tray.settings_requested.connect(window.open_settings)
+    # The tray's menu gets "Hotwords and rules…" just above its "Settings…".
+    vocabulary_action = QAction(texts("vocabulary"), tray)
+    vocabulary_action.triggered.connect(lambda _checked=False: window.open_vocabulary())
+    tray.menu.insertAction(tray.settings_action, vocabulary_action)
     tray.quit_requested.connect(window.quit)
     bridge.problem_raised.connect(notify)
     tray.show()
@@ -315,6 +340,7 @@ def build(
         preview,
         tray,
         cues,
+        engine_settings,
     )
 
 
@@ -346,20 +372,25 @@ def platform_parts() -> tuple[TextInserter | None, SourceFactory | None, list[Pr
 
 
 def run(
-    handle: EngineHandle | HandleFactory,
+    handle: EngineHandle | HandleFactory | None = None,
     *,
+    engine: EngineChoice | None = None,
     argv: Sequence[str] | None = None,
     settings: QSettings | None = None,
     audio: AudioSource | None = None,
     server_factory: ServerFactory | None | str = "default",
-    loader_for: LoaderFor = default_loader_for,
+    loader_for: LoaderFor | None = None,
+    load: ConfigLoader = default_config_loader,
     history_dir: Path | None = None,
     service_port: int | None = None,
 ) -> int:
     """Run the GUI until its window closes; returns the exit code.
 
-    ``handle`` is the shared ``EngineHandle`` or a factory given the model the user last
-    chose in the window (``tingxie --model`` should win over it). The model load is started
+    ``engine``: what the command line asked of the engine (``tingxie.config.Options``);
+    with it and no ``handle``, the handle is built here, on the command line's choices
+    and the user's Settings where it made none (``EngineSettings``). Else ``handle`` is the
+    shared ``EngineHandle`` or a factory given the model the user last chose in the window
+    (``tingxie --model`` should win over it). The model load is started
     here if the handle is still NOT_LOADED. ``server_factory``: "default" uses ``server/``,
     None disables the embedded service. ``history_dir`` overrides ``TINGXIE_DATA_DIR`` and
     the platform data directory; ``service_port`` overrides the saved port for this run
@@ -376,10 +407,15 @@ def run(
     app.setApplicationDisplayName("Tingxie 听写")
     app.setWindowIcon(app_icon())
     app_settings = AppSettings(settings if settings is not None else default_settings())
-    if not isinstance(handle, EngineHandle):
+    folder = history_dir or data_dir()
+    engine_settings = EngineSettings(engine or DefaultChoice(), app_settings, folder)
+    if handle is None:
+        loaded = engine_settings.loaded
+        handle = EngineHandle(loaded.model, load(loaded))
+    elif not isinstance(handle, EngineHandle):
         handle = handle(app_settings.model)
     factory = default_server_factory() if server_factory == "default" else server_factory
-    history = History((history_dir or data_dir()) / "history.jsonl")
+    history = History(folder / "history.jsonl")
     inserter, global_source, problems = platform_parts()
     desktop = build(
         handle,
@@ -388,6 +424,8 @@ def run(
         history=history,
         server_factory=factory,  # type: ignore[arg-type]
         loader_for=loader_for,
+        load=load,
+        engine_settings=engine_settings,
         service_port=service_port,
         inserter=inserter,
         global_source=global_source,

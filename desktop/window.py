@@ -48,6 +48,7 @@ from .audio import AudioError
 from .autostart import Autostart
 from .bridge import EngineBridge
 from .dictation import Dictation, DictationState
+from .engine_settings import NO_MODEL, EngineSettings
 from .events import AudioStatus, Problem, ProblemKind
 from .history import FinalUtterance
 from .hotkey import KeySpecError
@@ -57,6 +58,7 @@ from .insertion.base import Method
 from .push_to_talk import PushToTalk, TalkMode
 from .service import ServiceController, ServiceState, ServiceStatus
 from .settings import AppSettings
+from .vocabulary_dialog import VocabularyDialog
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +98,10 @@ class MainWindow(QMainWindow):
         before_shutdown: Callable[[], None] | None = None,
         keep_in_tray: Callable[[], bool] | None = None,
         autostart: Autostart | None = None,
+        engine_settings: EngineSettings | None = None,
     ) -> None:
         super().__init__()
+        self.engine_settings = engine_settings
         self._on_settings_applied = on_settings_applied
         self._before_shutdown = before_shutdown
         self._keep_in_tray = keep_in_tray
@@ -158,8 +162,11 @@ class MainWindow(QMainWindow):
         self.service_label.setObjectName("serviceStatus")
         self.service_label.setWordWrap(True)
         self.settings_button = QPushButton(t("settings"))
+        self.vocabulary_button = QPushButton(t("vocabulary"))
+        self.vocabulary_button.setEnabled(self.engine_settings is not None)
         service_row.addWidget(QLabel(t("service")))
         service_row.addWidget(self.service_label, 1)
+        service_row.addWidget(self.vocabulary_button)
         service_row.addWidget(self.settings_button)
         layout.addLayout(service_row)
 
@@ -233,7 +240,8 @@ class MainWindow(QMainWindow):
         buttons.addStretch(1)
         layout.addLayout(buttons)
 
-        for w in (self.choose_model_button, self.settings_button, self.rescan_button):
+        for w in (self.choose_model_button, self.settings_button, self.vocabulary_button,
+                  self.rescan_button):
             w.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.setCentralWidget(root)
         self.resize(640, 620)
@@ -255,6 +263,7 @@ class MainWindow(QMainWindow):
         self.rescan_button.clicked.connect(self.rescan)
         self.choose_model_button.clicked.connect(self.choose_model)
         self.settings_button.clicked.connect(self.open_settings)
+        self.vocabulary_button.clicked.connect(self.open_vocabulary)
         self.mic_combo.activated.connect(self._microphone_picked)
         QShortcut(QKeySequence.StandardKey.Copy, self, self.copy_selected)
         QShortcut(QKeySequence("Ctrl+Shift+C"), self, self.copy_all)
@@ -410,13 +419,31 @@ class MainWindow(QMainWindow):
             self._on_model_chosen(folder)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(self.settings, self.t, self, autostart=self.autostart)
+        dialog = SettingsDialog(
+            self.settings, self.t, self, autostart=self.autostart, engine=self.engine_settings,
+            open_vocabulary=self.open_vocabulary if self.engine_settings is not None else None,
+        )
         if dialog.exec() == QDialog.DialogCode.Accepted:
             dialog.apply()
             self.service_port_override = None  # the user chose a port now
             self.apply_service_settings()
             if self._on_settings_applied is not None:
                 self._on_settings_applied()
+
+    def vocabulary_dialog(self) -> VocabularyDialog | None:
+        """The hotwords-and-rules dialog on the user's files (None without them)."""
+        if self.engine_settings is None:
+            return None
+        return VocabularyDialog(
+            self.engine_settings.vocabulary, self.t, self,
+            fixed_hotwords=self.engine_settings.loaded.hotwords,
+        )
+
+    def open_vocabulary(self) -> None:
+        """Edit the hotwords and rules; what is saved applies from the next release."""
+        dialog = self.vocabulary_dialog()
+        if dialog is not None:
+            dialog.exec()
 
     def apply_service_settings(self) -> None:
         if self.settings.service_enabled and self.service.available:
@@ -471,8 +498,10 @@ class MainWindow(QMainWindow):
 
 class SettingsDialog(QDialog):
     """Service on/off and port, UI language, microphone idle release; the global keys and
-    talk mode, typing into other applications, the preview and sound cues. A key name that
-    cannot be used keeps the dialog open, saying why."""
+    talk mode, typing into other applications, the preview and sound cues; the second
+    pass (with ``engine``: what the command line fixed is shown, greyed out). A key name
+    that cannot be used keeps the dialog open, saying why. ``open_vocabulary``: the
+    hotwords-and-rules dialog, from a button here."""
 
     def __init__(
         self,
@@ -481,10 +510,14 @@ class SettingsDialog(QDialog):
         parent: QWidget,
         *,
         autostart: Autostart | None = None,
+        engine: EngineSettings | None = None,
+        open_vocabulary: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
         self.autostart = autostart
+        self.t = texts
+        self.fixed = engine.fixed if engine is not None else frozenset()
         self.setWindowTitle(texts("settings_title"))
         form = QFormLayout(self)
         self.service_enabled = QCheckBox(texts("service_enabled"))
@@ -556,6 +589,7 @@ class SettingsDialog(QDialog):
         form.addRow(self.sound_cues)
         form.addRow(self.close_to_tray)
         form.addRow(self.start_on_login)
+        self._build_second_pass(form, engine, open_vocabulary)
         form.addRow(self.key_error)
         box = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -565,6 +599,71 @@ class SettingsDialog(QDialog):
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         form.addRow(box)
+
+    def _build_second_pass(
+        self,
+        form: QFormLayout,
+        engine: EngineSettings | None,
+        open_vocabulary: Callable[[], None] | None,
+    ) -> None:
+        """The second pass's switches and models; each the command line set is disabled,
+        showing the command line's value."""
+        t, s = self.t, self.settings
+        loaded = engine.loaded if engine is not None else None
+        self.refine = QCheckBox(t("refine"))
+        self.refine.setChecked(s.refine)
+        self.refine_model = QLineEdit(s.refine_model or "")
+        self.refine_model.setPlaceholderText(t("model_default", model="paraformer-zh"))
+        self.punctuate = QCheckBox(t("punctuate"))
+        self.punctuate.setChecked(s.punctuate)
+        self.punc_model = QLineEdit(s.punc_model or "")
+        self.punc_model.setPlaceholderText(t("model_default", model="ct-punc"))
+        self.itn = QCheckBox(t("itn"))
+        self.itn.setChecked(s.itn)
+        self.fixed_notes: dict[str, QLabel] = {}
+        for field, switch, edit in (
+            ("refine", self.refine, self.refine_model),
+            ("punc", self.punctuate, self.punc_model),
+            ("itn", self.itn, None),
+        ):
+            if field not in self.fixed or loaded is None:
+                continue
+            value = getattr(loaded, field)
+            shown = (t("on") if value else t("off")) if isinstance(value, bool) else (
+                value or NO_MODEL)
+            switch.setEnabled(False)
+            switch.setChecked(bool(value))
+            if edit is not None:
+                edit.setEnabled(False)
+                edit.setText(str(value or NO_MODEL))
+            note = QLabel(t("fixed_by_command_line", value=shown))
+            note.setStyleSheet("color: #555;")
+            switch.setToolTip(note.text())
+            self.fixed_notes[field] = note
+        heading = QLabel(t("second_pass"))
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
+        form.addRow(heading)
+        form.addRow(self.refine)
+        if "refine" in self.fixed_notes:
+            form.addRow(self.fixed_notes["refine"])
+        form.addRow(t("refine_model"), self.refine_model)
+        form.addRow(self.punctuate)
+        if "punc" in self.fixed_notes:
+            form.addRow(self.fixed_notes["punc"])
+        form.addRow(t("punc_model"), self.punc_model)
+        form.addRow(self.itn)
+        if "itn" in self.fixed_notes:
+            form.addRow(self.fixed_notes["itn"])
+        reload_note = QLabel(t("model_change_reloads"))
+        reload_note.setStyleSheet("color: #555;")
+        form.addRow(reload_note)
+        self.vocabulary_button = QPushButton(t("vocabulary"))
+        self.vocabulary_button.setEnabled(open_vocabulary is not None)
+        if open_vocabulary is not None:
+            self.vocabulary_button.clicked.connect(open_vocabulary)
+        form.addRow(self.vocabulary_button)
 
     def accept(self) -> None:
         """OK only with usable key names (an empty one means none)."""
@@ -597,6 +696,15 @@ class SettingsDialog(QDialog):
         self.settings.preview_enabled = self.preview.isChecked()
         self.settings.sound_cues = self.sound_cues.isChecked()
         self.settings.close_to_tray = self.close_to_tray.isChecked()
+        # What the command line fixed stays as the user last saved it (used without it).
+        if "refine" not in self.fixed:
+            self.settings.refine = self.refine.isChecked()
+            self.settings.refine_model = self.refine_model.text()
+        if "punc" not in self.fixed:
+            self.settings.punctuate = self.punctuate.isChecked()
+            self.settings.punc_model = self.punc_model.text()
+        if "itn" not in self.fixed:
+            self.settings.itn = self.itn.isChecked()
         self.settings.sync()
         if self.autostart is not None and self.start_on_login.isChecked() != self.autostart.enabled():
             try:
