@@ -27,7 +27,8 @@ from websockets.http11 import Request, Response
 
 from tingxie.engine.errors import EngineError
 from tingxie.engine.handle import EngineHandle, EngineState
-from tingxie.engine.interface import SAMPLE_RATE, Result, Session
+from tingxie.engine.interface import SAMPLE_RATE, ModelInfo, Recognizer, Result, Session
+from tingxie.engine.streaming import StreamingRecognizer
 
 from . import handshake
 from .config import ServerConfig
@@ -190,7 +191,7 @@ class _Connection:
         try:
             if self.session is None:
                 raise EngineError("no engine session")
-            future = self.session.finish()
+            future = self.session.finish(action.options)
         except EngineError as exc:
             future = Future()
             future.set_exception(exc)
@@ -264,7 +265,8 @@ class _Connection:
         if item.final:
             self.server.stats.processed(result.compute_ms, result.audio_ms)
             return [self.protocol.final_ready(
-                item.utterance, result.text, result.confidence, result.processing_time_ms)]
+                item.utterance, result.text, result.confidence, result.processing_time_ms,
+                refined=result.refined)]
         if not item.report:
             return []
         partial = self.protocol.partial_ready(
@@ -521,6 +523,7 @@ class AsrServer:
                 info = recognizer.info
                 body["engine"] = {"backend": info.backend, "device": info.device,
                                   "precision": info.precision}
+                body.update(_loaded_models(recognizer))
         return body
 
     def _stats(self) -> dict[str, Any]:
@@ -541,6 +544,31 @@ class AsrServer:
         if self._page is None:
             self._page = resources.files("tingxie.server.static").joinpath("test.html").read_bytes()
         return self._page
+
+
+def _model_json(role: str, info: ModelInfo) -> dict[str, Any]:
+    # No path: /health answers without a token, and a path says more about the machine
+    # than a client needs.
+    return {"role": role, "name": info.name, "backend": info.backend, "device": info.device,
+            "precision": info.precision}
+
+
+def _loaded_models(recognizer: Recognizer) -> dict[str, Any]:
+    """``/health``'s ``models`` (every loaded model, the streaming one first, each with its
+    role: streaming, refine, punc, vad) and ``second_pass``: ``status`` "ok", "degraded"
+    (a model it was asked to use is missing: finals are then the live draft, finished as far
+    as the remaining steps allow; ``problems`` says why) or "off" (none configured)."""
+    models = [_model_json("streaming", recognizer.info)]
+    second = recognizer.second_pass if isinstance(recognizer, StreamingRecognizer) else None
+    if second is None:
+        return {"models": models, "second_pass": {"status": "off", "problems": []}}
+    for role, model in (("refine", second.decoder), ("punc", second.punctuator),
+                        ("vad", second.segmenter)):
+        if model is not None:
+            models.append(_model_json(role, model.info))
+    problems = list(second.problems)
+    return {"models": models,
+            "second_pass": {"status": "degraded" if problems else "ok", "problems": problems}}
 
 
 def _route_path(request: Request) -> str:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Optional, Protocol, Sequence, Union
 
 from tingxie.engine.interface import SAMPLE_RATE
+from tingxie.engine.second_pass import Refinement
 
 from ..config import ServerConfig
 
@@ -78,9 +79,12 @@ class Feed:
 
 @dataclass(frozen=True)
 class Finish:
-    """End the utterance in the engine; pass the result to ``final_ready`` in queue order."""
+    """End the utterance in the engine (``Session.finish(options)``: what the client asked
+    of the second pass, None for the service's defaults); pass the result to
+    ``final_ready`` in queue order."""
 
     utterance: int
+    options: Optional[Refinement] = None
 
 
 @dataclass(frozen=True)
@@ -145,9 +149,11 @@ class ConnectionProtocol(Protocol):
         ...
 
     def final_ready(
-        self, utterance: int, text: str, confidence: float, processing_time_ms: float
+        self, utterance: int, text: str, confidence: float, processing_time_ms: float,
+        *, refined: bool = False,
     ) -> Outgoing:
-        """The message for a ``Finish``'s result."""
+        """The message for a ``Finish``'s result; ``refined``: the offline model decoded
+        its text again (``Result.refined``)."""
         ...
 
     def engine_failed(self, utterance: int, reason: str, final: bool) -> Sequence[Outgoing]:

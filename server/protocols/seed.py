@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import enum
 import time
-from typing import Callable
+from typing import Callable, Optional
 
 from tingxie.engine.interface import SAMPLE_RATE
+from tingxie.engine.second_pass import Refinement
 
 from ..config import ServerConfig
 from ..errors import ProtocolError
@@ -85,6 +86,8 @@ class SeedProtocol:
         self._over_limit_told = False
         self._discarded: set[int] = set()
         self._last_partial: tuple[int, str] = (0, "")
+        # What the utterance's ``start`` asked of its second pass (None: the defaults).
+        self._options: Optional[Refinement] = None
 
     @classmethod
     def for_config(cls, config: ServerConfig) -> "SeedProtocol":
@@ -111,7 +114,7 @@ class SeedProtocol:
         if isinstance(message, Audio):
             return self._audio(message)
         if message.command is Command.START:
-            return self._start(engine_ready)
+            return self._start(engine_ready, message.options)
         if message.command is Command.STOP:
             return self._stop()
         return self._reset()
@@ -121,7 +124,7 @@ class SeedProtocol:
         utterance in flight so its final is delivered."""
         if self.state is State.RECORDING:
             self.state = State.IDLE
-            return [Finish(self._utterance)]
+            return [Finish(self._utterance, self._options)]
         return []
 
     def engine_lost(self) -> list[Action]:
@@ -135,13 +138,13 @@ class SeedProtocol:
         if self.state is State.RECORDING:
             last_utterance, last_text = self._last_partial
             text = last_text if last_utterance == self._utterance else ""
-            actions.append(Reply(self.final_ready(self._utterance, text, 0.0, 0.0)))
+            actions.append(Reply(self.final_ready(self._utterance, text, 0.0, 0.0, refined=False)))
         self.state = State.IDLE
         self._discarded.add(self._utterance)
         return actions
 
-    def _start(self, engine_ready: bool) -> list[Action]:
-        if self.state is State.RECORDING:
+    def _start(self, engine_ready: bool, options: Optional[Refinement]) -> list[Action]:
+        if self.state is State.RECORDING:  # its options were those of the first start
             return [Reply(self._status("already recording"))]
         if not engine_ready:
             return [Reply(self._error(ErrorCode.MODEL_NOT_READY,
@@ -150,6 +153,7 @@ class SeedProtocol:
         self._utterance += 1
         self._fed = 0
         self._over_limit_told = False
+        self._options = options
         return [BeginUtterance(self._utterance), Reply(self._status("recording started"))]
 
     def _stop(self) -> list[Action]:
@@ -157,7 +161,7 @@ class SeedProtocol:
             return [Reply(self._error(ErrorCode.NOT_RECORDING,
                                       "stop without start: not recording"))]
         self.state = State.IDLE
-        return [Reply(self._status("recording stopped")), Finish(self._utterance)]
+        return [Reply(self._status("recording stopped")), Finish(self._utterance, self._options)]
 
     def _reset(self) -> list[Action]:
         if self.state is not State.RECORDING:
@@ -202,11 +206,14 @@ class SeedProtocol:
         return ResultMessage("partial", text, self._clock_ms(), confidence, processing_time_ms)
 
     def final_ready(
-        self, utterance: int, text: str, confidence: float, processing_time_ms: float
+        self, utterance: int, text: str, confidence: float, processing_time_ms: float,
+        *, refined: bool = False,
     ) -> ResultMessage:
         """The final to send for a ``Finish``'s result."""
         self._last_partial = (utterance, "")
-        return ResultMessage("final", text, self._clock_ms(), confidence, processing_time_ms)
+        return ResultMessage(
+            "final", text, self._clock_ms(), confidence, processing_time_ms, refined
+        )
 
     def engine_failed(self, utterance: int, reason: str, final: bool) -> list[ServerMessage]:
         """What to send when a ``Feed`` or ``Finish`` failed in the engine. A failed
@@ -218,7 +225,7 @@ class SeedProtocol:
         if final:
             last_utterance, last_text = self._last_partial
             text = last_text if last_utterance == utterance else ""
-            messages.append(self.final_ready(utterance, text, 0.0, 0.0))
+            messages.append(self.final_ready(utterance, text, 0.0, 0.0, refined=False))
         return messages
 
     def idle_timeout(self, seconds: float) -> ErrorMessage:

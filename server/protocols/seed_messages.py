@@ -8,11 +8,16 @@ is ``tingxie.server.protocols.seed``.
 Wire format (compatible with the seed service)::
 
     client -> {"type": "control", "command": "start"|"stop"|"reset", "timestamp": 1698756432000}
+    client -> {"type": "control", "command": "start", "hotwords": "a b" | ["a", "b"],
+               "refine": false, "punc": false, "itn": false}   (Tingxie extension: options
+               of the utterance's second pass, each optional; none: the service's defaults)
     client -> {"type": "audio", "data": "<base64 int16 LE PCM, 16 kHz mono>", "timestamp": ...}
     client -> a binary frame of raw int16 LE PCM (Tingxie extension)
     server -> {"type": "status", "code": 200, "message": "...", "timestamp": ...}
     server -> {"type": "result", "mode": "partial"|"final", "text": "...", "timestamp": ...,
                "confidence": 0.93, "processing_time_ms": 12.5}
+               (a final also has "refined": true|false, Tingxie extension: whether the
+               offline model decoded the text again, or it is the live draft, finished)
     server -> {"type": "error", "code": 400, "message": "...", "timestamp": ...}
 """
 
@@ -23,7 +28,10 @@ import binascii
 import enum
 import json
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, Optional, Union
+
+from tingxie.engine.second_pass import Refinement
+from tingxie.engine.text.hotwords import MAX_HOTWORDS, parse_hotwords
 
 from ..errors import ProtocolError
 from .base import PCM_BYTES_PER_SECOND
@@ -100,12 +108,60 @@ def _with_timestamp(obj: dict[str, Any], timestamp: Timestamp) -> dict[str, Any]
     return obj
 
 
+START_OPTIONS = {"refine": "refine", "punc": "punctuate", "itn": "itn"}
+"""The switches a ``start`` may carry, by JSON field: the ``Refinement`` field each sets."""
+
+
+def _hotwords(value: Any) -> tuple[str, ...]:
+    """``hotwords`` of a ``start``: a string of words (spaces, commas, 、, ... as
+    ``parse_hotwords`` reads them) or a list of strings (one word or phrase each)."""
+    if isinstance(value, str):
+        return parse_hotwords(value)
+    if isinstance(value, list) and all(isinstance(word, str) for word in value):
+        seen: set[str] = set()
+        words = []
+        for word in (" ".join(w.split()) for w in value):
+            if word and word.casefold() not in seen:
+                seen.add(word.casefold())
+                words.append(word)
+        return tuple(words[:MAX_HOTWORDS])
+    if isinstance(value, list):
+        got = "a list holding " + next(type(w).__name__ for w in value if not isinstance(w, str))
+    else:
+        got = type(value).__name__
+    raise ProtocolError(
+        ErrorCode.BAD_REQUEST,
+        f"'hotwords' must be a string or a list of strings, got {got}",
+    )
+
+
+def _start_options(obj: dict[str, Any]) -> Optional[Refinement]:
+    """The second-pass options of a ``start`` (None when it carries none)."""
+    fields: dict[str, Any] = {}
+    for key, field_name in START_OPTIONS.items():
+        value = obj.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise ProtocolError(
+                ErrorCode.BAD_REQUEST,
+                f"'{key}' must be true or false, got {type(value).__name__}",
+            )
+        fields[field_name] = value
+    if obj.get("hotwords") is not None:
+        fields["hotwords"] = _hotwords(obj["hotwords"])
+    return Refinement(**fields) if fields else None
+
+
 @dataclass(frozen=True)
 class Control:
-    """``{"type": "control", "command": ..., "timestamp": ...}``."""
+    """``{"type": "control", "command": ..., "timestamp": ...}``; a ``start`` may carry
+    ``options`` for its utterance's second pass (``hotwords``, ``refine``, ``punc``,
+    ``itn``; other commands' are not read)."""
 
     command: Command
     timestamp: Timestamp = None
+    options: Optional[Refinement] = None
 
     @classmethod
     def parse(cls, obj: dict[str, Any]) -> "Control":
@@ -125,12 +181,20 @@ class Control:
                 ErrorCode.BAD_REQUEST,
                 f"unknown command {_clip(command)!r}: expected start, stop or reset",
             ) from None
-        return cls(parsed, _timestamp(obj))
+        timestamp = _timestamp(obj)
+        options = _start_options(obj) if parsed is Command.START else None
+        return cls(parsed, timestamp, options)
 
     def serialize(self) -> str:
-        return json.dumps(
-            _with_timestamp({"type": "control", "command": self.command.value}, self.timestamp)
-        )
+        message: dict[str, Any] = {"type": "control", "command": self.command.value}
+        options = self.options
+        if options is not None:
+            for key, field_name in START_OPTIONS.items():
+                if getattr(options, field_name) is not None:
+                    message[key] = getattr(options, field_name)
+            if options.hotwords is not None:
+                message["hotwords"] = list(options.hotwords)
+        return json.dumps(_with_timestamp(message, self.timestamp), ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -297,30 +361,34 @@ class ErrorMessage:
 
 @dataclass(frozen=True)
 class ResultMessage:
-    """A recognition result: ``mode`` is ``partial`` (the utterance so far) or ``final``."""
+    """A recognition result: ``mode`` is ``partial`` (the utterance so far) or ``final``.
+
+    ``refined`` (finals only; None: not said): whether the offline model decoded the text
+    again, or it is the live draft (punctuated and finished where those steps are on)."""
 
     mode: str
     text: str
     timestamp: int
     confidence: float
     processing_time_ms: float
+    refined: Optional[bool] = None
 
     @property
     def is_final(self) -> bool:
         return self.mode == "final"
 
     def serialize(self) -> str:
-        return json.dumps(
-            {
-                "type": "result",
-                "mode": self.mode,
-                "text": self.text,
-                "timestamp": self.timestamp,
-                "confidence": round(self.confidence, 4),
-                "processing_time_ms": round(self.processing_time_ms, 1),
-            },
-            ensure_ascii=False,
-        )
+        message: dict[str, Any] = {
+            "type": "result",
+            "mode": self.mode,
+            "text": self.text,
+            "timestamp": self.timestamp,
+            "confidence": round(self.confidence, 4),
+            "processing_time_ms": round(self.processing_time_ms, 1),
+        }
+        if self.refined is not None:
+            message["refined"] = self.refined
+        return json.dumps(message, ensure_ascii=False)
 
 
 ServerMessage = Union[StatusMessage, ErrorMessage, ResultMessage]
@@ -348,11 +416,16 @@ def parse_server_message(data: str) -> ServerMessage:
             return ErrorMessage(code, _str(obj["message"]), _int(obj["timestamp"]))
         if kind == "result":
             fields = {"type", "mode", "text", "timestamp", "confidence", "processing_time_ms"}
+            if obj.get("mode") == "final":
+                fields.add("refined")  # every final of Tingxie's says it
             if set(obj) != fields or obj["mode"] not in ("partial", "final"):
                 raise KeyError(sorted(obj))
+            refined = obj.get("refined")
+            if refined is not None and not isinstance(refined, bool):
+                raise TypeError(f"expected bool, got {refined!r}")
             return ResultMessage(
                 obj["mode"], _str(obj["text"]), _int(obj["timestamp"]),
-                _num(obj["confidence"]), _num(obj["processing_time_ms"]),
+                _num(obj["confidence"]), _num(obj["processing_time_ms"]), refined,
             )
         raise KeyError(kind)
     except (KeyError, TypeError) as exc:

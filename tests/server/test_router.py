@@ -81,7 +81,7 @@ class LineProtocol:
         return None
 
     def final_ready(self, utterance: int, text: str, confidence: float,
-                    processing_time_ms: float) -> Outgoing:
+                    processing_time_ms: float, *, refined: bool = False) -> Outgoing:
         return Line({"text": text, "utterance": utterance})
 
     def engine_failed(self, utterance: int, reason: str, final: bool) -> Sequence[Outgoing]:

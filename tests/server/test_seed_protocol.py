@@ -106,7 +106,8 @@ def test_partial_only_when_text_changes() -> None:
     assert p.partial_ready(1, "五", 0.9, 1.0) == ResultMessage("partial", "五", 42, 0.9, 1.0)
     assert p.partial_ready(1, "五", 0.9, 1.0) is None
     assert p.partial_ready(1, "五六", 0.9, 1.0) is not None
-    assert p.final_ready(1, "五六七", 0.8, 2.0) == ResultMessage("final", "五六七", 42, 0.8, 2.0)
+    assert p.final_ready(1, "五六七", 0.8, 2.0) == ResultMessage(
+        "final", "五六七", 42, 0.8, 2.0, refined=False)
     p.receive(ctl("start"))
     assert p.partial_ready(2, "五", 0.9, 1.0) is not None  # a new utterance starts from ""
 
@@ -136,7 +137,7 @@ def test_engine_failure_on_finish_still_gives_a_final() -> None:
     messages = p.engine_failed(1, "boom", final=True)
     assert [type(m).__name__ for m in messages] == ["ErrorMessage", "ResultMessage"]
     assert messages[0].code == 500 and "boom" in messages[0].message  # type: ignore[union-attr]
-    assert messages[1] == ResultMessage("final", "五", 42, 0.0, 0.0)
+    assert messages[1] == ResultMessage("final", "五", 42, 0.0, 0.0, refined=False)
 
 
 def test_a_lost_engine_ends_the_utterance_with_its_text_so_far() -> None:
