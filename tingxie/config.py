@@ -6,6 +6,13 @@ environment (the seed service's variables and Tingxie's own), then, for the desk
 what the user chose in the window (``Options.model`` is None when neither names a model),
 then the defaults.
 
+The second pass (``--refine``, ``--punc``, ``--vad``, ``--itn``, ``--hotwords``, ``--rules``
+and their variables) follows the same order; ``Options.explicit`` names what the command
+line or the environment set, and ``Options.engine_for`` fills the rest from the user's saved
+settings, then from the product's defaults (``SECOND_PASS_DEFAULTS``, ITN on; for a Whisper
+streaming model no offline or punctuation model: Whisper punctuates, and FunASR's Chinese
+offline model would replace its English or other-language text).
+
 A value that cannot be used raises ``ConfigError`` whose message names the option or the
 variable it came from (``TORCH_NUM_THREADS must be a whole number of at least 1, got
 'abc'``); the program prints it and exits with status 2.
@@ -15,13 +22,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
-from tingxie.engine.loader import EngineConfig, default_model_dirs
-from tingxie.engine.models import DEFAULT_MODEL
+from tingxie.engine.backends import WHISPER, Exists
+from tingxie.engine.loader import SECOND_PASS_DEFAULTS, EngineConfig, default_model_dirs
+from tingxie.engine.models import DEFAULT_MODEL, WHISPER_NAMES, backend_of_dir
 from tingxie.engine.precision import DEFAULT_PRECISION, PRECISIONS
+from tingxie.engine.text.hotwords import load_hotwords
 from tingxie.server.config import DEFAULT_PORT, ServerConfig
 from tingxie.server.errors import ServerError
 
@@ -29,6 +39,13 @@ from . import __version__
 
 LANGUAGES = ("auto", "zh", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+NO_MODEL = "none"
+"""What ``--refine``, ``--punc``, ``--vad`` (and their variables) take for no model."""
+
+SECOND_PASS_FIELDS = ("refine", "punc", "vad", "itn", "hotwords", "rules")
+"""The ``EngineConfig`` fields of the second pass that the command line may set."""
+SAVED_FIELDS = ("refine", "punc", "itn", "rules")
+"""Those the desktop's saved settings may fill (``Options.engine_for``)."""
 
 T = TypeVar("T")
 
@@ -43,8 +60,11 @@ class Options:
 
     ``command`` is "app" (the window), "server" (``--server-only``) or "transcribe".
     ``engine.model`` is the model to load unless ``model`` is None, in which case the
-    desktop app uses the user's last choice (``model_for``). ``port`` is the port given on
-    the command line or in PORT (None: the desktop app uses its saved port).
+    desktop app uses the user's last choice (``model_for``, ``engine_for``). ``port`` is
+    the port given on the command line or in PORT (None: the desktop app uses its saved
+    port). ``second_pass`` holds the second-pass fields of ``EngineConfig`` that the
+    command line or the environment set (``refine`` None: "none" was asked for); ``engine``
+    has the defaults for the others.
     """
 
     command: str
@@ -54,12 +74,66 @@ class Options:
     model: Optional[str] = None
     port: Optional[int] = None
     file: Optional[Path] = None
+    second_pass: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def explicit(self) -> frozenset[str]:
+        """The ``EngineConfig`` field names the command line or the environment set (the
+        desktop's Settings show them as fixed)."""
+        named = {"model"} if self.model is not None else set()
+        return frozenset(named | set(self.second_pass))
+
+    def engine_for(
+        self, saved_model: Optional[str], saved: Mapping[str, Any]
+    ) -> EngineConfig:
+        """The engine configuration for the desktop app: ``saved_model`` (the user's last
+        model; None if never chosen) and ``saved`` (``SAVED_FIELDS`` -> value; an absent key
+        was never chosen, ``refine``/``punc`` None is "none") wherever the command line and
+        the environment set nothing; the product's defaults for what neither says (they
+        depend on the model: see ``second_pass_fields``)."""
+        model = self.engine.model if self.model is not None or not saved_model else saved_model
+        given = {k: v for k, v in saved.items() if k in SAVED_FIELDS}
+        given.update(self.second_pass)
+        return replace(self.engine, model=model, **second_pass_fields(model, given))
 
     def model_for(self, saved: Optional[str]) -> EngineConfig:
-        """The engine configuration with the user's saved model where none was asked for."""
-        if self.model is not None or not saved:
-            return self.engine
-        return replace(self.engine, model=saved)
+        """The engine configuration with the user's saved model where none was asked for
+        (and no other saved settings)."""
+        return self.engine_for(saved, {})
+
+
+def is_whisper_model(spec: str, exists: Exists = Path.exists) -> bool:
+    """Whether ``spec`` names a Whisper model (a name, its Hugging Face id, or a
+    CTranslate2 folder). Pure apart from ``exists``."""
+    spec = spec.strip()
+    if spec in WHISPER_NAMES or spec in WHISPER_NAMES.values():
+        return True
+    path = Path(os.path.expanduser(spec))
+    return exists(path) and backend_of_dir(path, exists) == WHISPER
+
+
+def second_pass_fields(
+    model: str, given: Mapping[str, Any], exists: Exists = Path.exists
+) -> dict[str, Any]:
+    """The second-pass fields of ``EngineConfig`` for the streaming ``model``: those in
+    ``given`` as they are, defaults for the others. The defaults: ``SECOND_PASS_DEFAULTS``
+    with ITN on, except for a Whisper model (no offline and no punctuation model: Whisper
+    punctuates, and the Chinese offline model would replace English text); the voice-activity
+    model only where an offline model decodes (it only cuts audio for it)."""
+    whisper = is_whisper_model(model, exists)
+
+    def model_field(name: str, default: Optional[str]) -> Optional[str]:
+        return given[name] if name in given else default
+
+    refine = model_field("refine", None if whisper else SECOND_PASS_DEFAULTS["refine"])
+    return {
+        "refine": refine,
+        "punc": model_field("punc", None if whisper else SECOND_PASS_DEFAULTS["punc"]),
+        "vad": model_field("vad", SECOND_PASS_DEFAULTS["vad"] if refine else None),
+        "itn": bool(given.get("itn", True)),
+        "hotwords": tuple(given.get("hotwords", ())),
+        "rules": given.get("rules"),
+    }
 
 
 # --- converters: (variable or option name, raw text) -> value, or ConfigError -------------
@@ -110,6 +184,35 @@ def switch(name: str, raw: str) -> bool:
 
 def text(name: str, raw: str) -> str:
     return raw.strip()
+
+
+def model_or_none(name: str, raw: str) -> Optional[str]:
+    """A second-pass model spec; "none" (any case) for no model."""
+    value = raw.strip()
+    if not value:
+        raise ConfigError(f"{name} must name a model, or be {NO_MODEL}")
+    return None if value.lower() == NO_MODEL else value
+
+
+def hotwords(name: str, raw: str) -> tuple[str, ...]:
+    """Words ("听写 魔搭", "a, b") or the path of a hotwords file (one per line)."""
+    spec = raw.strip()
+    as_path = Path(os.path.expanduser(spec))
+    if not as_path.is_file() and (spec.endswith(".txt") or os.sep in spec or "/" in spec):
+        # meant as a file (a word has no slash): say so rather than bias towards its name
+        raise ConfigError(f"{name} must be words or a hotwords file; there is no file {spec!r}")
+    try:
+        return load_hotwords(str(as_path) if as_path.is_file() else spec)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name} must be a readable UTF-8 hotwords file: {exc}") from None
+
+
+def rules_file(name: str, raw: str) -> Path:
+    """A replacement rules file that exists (edits are picked up while Tingxie runs)."""
+    path = Path(os.path.expanduser(raw.strip()))
+    if not path.is_file():
+        raise ConfigError(f"{name} must be a rules file; there is no file {raw.strip()!r}")
+    return path
 
 
 PORT = whole_number(0, 65535)
@@ -182,6 +285,39 @@ def build_parser() -> argparse.ArgumentParser:
         "--offline", action="store_true",
         help="never download a model; fail with an explanation when it is not on disk",
     )
+    p = common.add_argument_group(
+        "second pass (on release: the utterance decoded again, punctuated, finished)"
+    )
+    p.add_argument(
+        "--refine", metavar="MODEL|none", type=_argparse_type(model_or_none, "--refine"),
+        help="offline FunASR Paraformer that decodes each utterance again (default: "
+        f"$TINGXIE_REFINE or {SECOND_PASS_DEFAULTS['refine']}, SeACo-Paraformer, which takes "
+        "hotwords; none for a Whisper model)",
+    )
+    p.add_argument(
+        "--punc", metavar="MODEL|none", type=_argparse_type(model_or_none, "--punc"),
+        help=f"punctuation model (default: $TINGXIE_PUNC or {SECOND_PASS_DEFAULTS['punc']}; "
+        "none for a Whisper model, which punctuates)",
+    )
+    p.add_argument(
+        "--vad", metavar="MODEL|none", type=_argparse_type(model_or_none, "--vad"),
+        help="voice-activity model that cuts long utterances for the offline model "
+        f"(default: $TINGXIE_VAD or {SECOND_PASS_DEFAULTS['vad']})",
+    )
+    p.add_argument(
+        "--itn", action=argparse.BooleanOptionalAction,
+        help="inverse text normalization: 一百二十三 -> 123 (default: $TINGXIE_ITN or on)",
+    )
+    p.add_argument(
+        "--hotwords", metavar="'W1 W2'|FILE", type=_argparse_type(hotwords, "--hotwords"),
+        help="words the offline model favours: separated by spaces or commas, or a file with "
+        "one per line (default: $HOTWORDS)",
+    )
+    p.add_argument(
+        "--rules", metavar="FILE", type=_argparse_type(rules_file, "--rules"),
+        help="replacement rules applied last ('find = replacement', 're:' for a regex), "
+        "re-read when the file changes (default: $TINGXIE_RULES)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="tingxie",
@@ -235,18 +371,12 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Options:
     argparse exits (status 2, naming the option) for an unusable option."""
     namespace = build_parser().parse_args(argv)
     args = argparse.Namespace(**{**dict.fromkeys(_OPTIONS), **vars(namespace)})
-    if environ.get("HOTWORDS", "").strip():
-        # The seed's variable. Streaming Paraformer has no hotword biasing, and accepting a
-        # setting that changes nothing would let users believe it works.
-        raise ConfigError(
-            "HOTWORDS is set, but the streaming model takes no hotwords: Tingxie has no "
-            "model that uses them yet. Unset HOTWORDS to start."
-        )
     level_name = _pick(args.log_level, environ, "LOG_LEVEL", one_of(LOG_LEVELS, upper=True))
     model = _pick(args.model, environ, "MODEL_NAME", text)
     batching_off = bool(args.no_batching) or (
         _pick(None, environ, "TINGXIE_BATCHING", switch) is False
     )
+    second_pass = _second_pass(vars(namespace), environ)
     engine = EngineConfig(
         model=model or DEFAULT_MODEL,
         revision=_pick(args.model_revision, environ, "MODEL_REVISION", text),
@@ -259,6 +389,18 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Options:
         model_dirs=default_model_dirs(environ),
         language=_pick(args.language, environ, "ASR_LANGUAGE", one_of(LANGUAGES)) or "auto",
     )
+    engine = replace(engine, **second_pass_fields(engine.model, second_pass))
+    if engine.hotwords and not engine.refine:
+        # Only the offline model is biased by hotwords; a setting that changes nothing
+        # would let users believe it works.
+        source = "--hotwords" if "hotwords" in vars(namespace) else "HOTWORDS"
+        why = "--refine/TINGXIE_REFINE is none" if "refine" in second_pass else (
+            "a Whisper model has no offline model by default")
+        raise ConfigError(
+            f"{source} is set, but only the second pass's offline model takes hotwords and "
+            f"{why}: give --refine {SECOND_PASS_DEFAULTS['refine']} (or another SeACo-"
+            "Paraformer), or leave the hotwords out"
+        )
     port = _pick(args.port, environ, "PORT", PORT)
     changes = {
         "host": _pick(args.host, environ, "HOST", text),
@@ -281,4 +423,29 @@ def parse(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Options:
         model=model,
         port=port,
         file=getattr(args, "file", None),
+        second_pass=second_pass,
     )
+
+
+_SECOND_PASS_SOURCES: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
+    ("refine", "TINGXIE_REFINE", model_or_none),
+    ("punc", "TINGXIE_PUNC", model_or_none),
+    ("vad", "TINGXIE_VAD", model_or_none),
+    ("itn", "TINGXIE_ITN", switch),
+    ("hotwords", "HOTWORDS", hotwords),  # the seed service's variable
+    ("rules", "TINGXIE_RULES", rules_file),
+)
+"""Each second-pass field: its variable and how the variable's text is read (the option
+of the same name was read by argparse)."""
+
+
+def _second_pass(given: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The second-pass fields the command line (``given``: argparse's attributes, absent
+    when not on the command line) or else the environment set; a value may be None ("none")."""
+    chosen: dict[str, Any] = {}
+    for name, variable, convert in _SECOND_PASS_SOURCES:
+        if name in given:
+            chosen[name] = given[name]
+        elif environ.get(variable, "").strip():
+            chosen[name] = convert(variable, environ[variable])
+    return chosen
