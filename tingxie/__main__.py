@@ -3,6 +3,9 @@
     tingxie [--model NAME|DIR]                 the desktop app
     tingxie --server-only [--host H] [--port P] the /ws/asr service, headless (no Qt import)
     tingxie transcribe FILE [--model NAME|DIR]  print the text of an audio file
+
+Each takes the second pass's options (--refine, --punc, --vad, --itn/--no-itn, --hotwords,
+--rules: ``tingxie.config``).
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import replace
 from typing import Mapping, Sequence
 
 from tingxie.engine.errors import EngineError
@@ -91,20 +93,12 @@ def run_server_only(options: Options) -> int:
 
 
 def run_desktop(options: Options) -> int:
-    """The window; the model loads in the background while it is already usable."""
+    """The window; the model loads in the background while it is already usable. The
+    engine's configuration is the command line's where it set something, the user's
+    Settings elsewhere (``Options.engine_for``, called by the desktop's EngineSettings)."""
     from tingxie.desktop.app import run
-    from tingxie.engine.handle import EngineHandle, Loader
-    from tingxie.engine.loader import load_recognizer
 
-    def loader_for(model: str) -> Loader:
-        config = replace(options.engine, model=model)
-        return lambda progress: load_recognizer(config, progress)
-
-    def handle_for(saved_model: str | None) -> EngineHandle:
-        config = options.model_for(saved_model)
-        return EngineHandle(config.model, loader_for(config.model))
-
-    return run(handle_for, loader_for=loader_for, service_port=options.port)
+    return run(engine=options, service_port=options.port)
 
 
 if __name__ == "__main__":
