@@ -127,3 +127,37 @@ def test_without_a_command_line_the_products_defaults(app_settings: Any, tmp_pat
     assert (loaded.refine, loaded.punc, loaded.vad) == tuple(
         SECOND_PASS_DEFAULTS[k] for k in ("refine", "punc", "vad"))
     assert loaded.itn and loaded.rules == tmp_path / "rules.txt"
+
+
+def test_with_the_real_command_line_it_wins_and_settings_fill_the_rest(
+    app_settings: Any, tmp_path: Path
+) -> None:
+    from tingxie.config import parse
+
+    app_settings.refine_model, app_settings.punc_model, app_settings.itn = "saved", "none", True
+    app_settings.refine = False
+    options = parse(["--refine", "cli-offline", "--no-itn", "--hotwords", "达摩院 通义"], {})
+    engine = EngineSettings(options, app_settings, tmp_path)
+    assert {"refine", "itn", "hotwords"} <= engine.fixed and "punc" not in engine.fixed
+    loaded = engine.loaded
+    assert (loaded.refine, loaded.punc, loaded.itn) == ("cli-offline", None, False)
+    assert loaded.hotwords == ("达摩院", "通义") and loaded.rules == tmp_path / "rules.txt"
+    (tmp_path / "hotwords.txt").write_text("听写\n", encoding="utf-8")
+    assert engine.refinement() == Refinement(
+        refine=None, punctuate=True, itn=None, hotwords=("达摩院", "通义", "听写"))
+    # Without the flags, the saved choices count.
+    plain = EngineSettings(parse([], {}), app_settings, tmp_path)
+    assert plain.fixed == frozenset()
+    assert (plain.loaded.refine, plain.loaded.punc, plain.loaded.itn) == ("saved", None, True)
+    assert plain.refinement().refine is False
+
+
+def test_a_whisper_model_keeps_its_own_defaults_unless_the_user_chose(
+    app_settings: Any, tmp_path: Path
+) -> None:
+    from tingxie.config import parse
+
+    options = parse(["--model", "whisper-base"], {})
+    assert EngineSettings(options, app_settings, tmp_path).loaded.refine is None
+    app_settings.refine_model = "paraformer-zh"
+    assert EngineSettings(options, app_settings, tmp_path).loaded.refine == "paraformer-zh"
