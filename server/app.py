@@ -18,12 +18,13 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from tingxie.engine.errors import EngineError
 from tingxie.engine.handle import EngineHandle, EngineState
@@ -33,7 +34,7 @@ from tingxie.engine.streaming import StreamingRecognizer
 from . import handshake
 from .config import ServerConfig
 from .errors import ServerError
-from .protocols import seed
+from .protocols import funasr_runtime, seed
 from .protocols.base import (
     Action,
     BeginUtterance,
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAME = "Tingxie ASR service"
 PAGES = {"info": "/", "health": "/health", "stats": "/stats", "test": "/test"}
 """The HTTP pages beside the WebSocket endpoints, by the name ``/`` lists them under."""
-ENDPOINTS = {"websocket": seed.PATH, **PAGES}
+ENDPOINTS = {"websocket": seed.PATH, "funasr_websocket": funasr_runtime.PATH, **PAGES}
 
 ConnectionsListener = Callable[[int], None]
 """Called with the number of open WebSocket connections whenever it changes (on the
@@ -303,7 +304,8 @@ class AsrServer:
         self.handle = handle
         self.config = config
         self.routes = default_router() if routes is None else routes
-        taken = sorted(set(self.routes) & set(PAGES.values()))
+        # `/` is both: FunASR's clients open their WebSocket there, a plain GET gets the info.
+        taken = sorted(set(self.routes) & set(PAGES.values()) - {PAGES["info"]})
         if taken:
             raise ServerError(f"{', '.join(taken)} is an HTTP page, not a WebSocket path")
         self.stats = ServerStats()
@@ -339,6 +341,7 @@ class AsrServer:
                 config.host,
                 config.port,
                 process_request=self._process_request,
+                select_subprotocol=_select_subprotocol,
                 max_size=config.websocket_max_size,
                 # messages read ahead per connection: with the reply queue bounded too, a
                 # client cannot make the server hold more than a few MB for it
@@ -446,8 +449,9 @@ class AsrServer:
         url = urlsplit(request.path)
         path = normalize_path(url.path)
         headers = request.headers
-        if self.routes.match(path) is not None:
-            if not handshake.is_websocket_upgrade(headers):
+        upgrade = handshake.is_websocket_upgrade(headers)
+        if self.routes.match(path) is not None and (upgrade or path not in PAGES.values()):
+            if not upgrade:
                 return None  # websockets answers 426 Upgrade Required
             origin = headers.get("Origin")
             if not handshake.origin_allowed(origin, headers.get("Host"), self.config.allowed_origins):
@@ -569,6 +573,14 @@ def _loaded_models(recognizer: Recognizer) -> dict[str, Any]:
     problems = list(second.problems)
     return {"models": models,
             "second_pass": {"status": "degraded" if problems else "ok", "problems": problems}}
+
+
+def _select_subprotocol(
+    connection: ServerConnection, offered: Sequence[Subprotocol]
+) -> Optional[Subprotocol]:
+    """FunASR's clients ask for ``binary`` (and browsers fail without the answer); other
+    clients get no subprotocol, whatever they offer."""
+    return Subprotocol("binary") if "binary" in offered else None
 
 
 def _route_path(request: Request) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator, Optional
 
 from .errors import ServerError
-from .protocols import seed
+from .protocols import funasr_runtime, seed
 from .protocols.base import ProtocolFactory
 
 __all__ = ["Router", "default_router", "normalize_path"]
@@ -48,7 +48,9 @@ class Router:
 
 
 def default_router() -> Router:
-    """What Tingxie serves: the seed protocol on ``/ws/asr``."""
+    """What Tingxie serves: the seed protocol on ``/ws/asr``, FunASR's runtime protocol on
+    ``/`` (a plain HTTP ``GET /`` is still the info page)."""
     router = Router()
     router.add(seed.PATH, seed.SeedProtocol.for_config)
+    router.add(funasr_runtime.PATH, funasr_runtime.FunasrRuntimeProtocol.for_config)
     return router

@@ -18,7 +18,7 @@ from tingxie.engine.handle import EngineHandle
 from tingxie.server.app import AsrServer
 from tingxie.server.config import ServerConfig
 from tingxie.server.errors import ServerError
-from tingxie.server.protocols import seed
+from tingxie.server.protocols import funasr_runtime, seed
 from tingxie.server.protocols.base import (
     Action,
     BeginUtterance,
@@ -108,7 +108,7 @@ def test_paths_are_matched_normalized_and_added_once() -> None:
         router.add("/ws/line", LineProtocol)
     with pytest.raises(ServerError, match="starts with '/'"):
         router.add("ws/line", LineProtocol)
-    assert list(default_router()) == [seed.PATH]
+    assert list(default_router()) == [seed.PATH, funasr_runtime.PATH]
 
 
 def test_a_route_cannot_take_an_http_page(fake_handle: EngineHandle) -> None:
