@@ -198,13 +198,23 @@ def hotwords(name: str, raw: str) -> tuple[str, ...]:
     """Words ("听写 魔搭", "a, b") or the path of a hotwords file (one per line)."""
     spec = raw.strip()
     as_path = Path(os.path.expanduser(spec))
-    if not as_path.is_file() and (spec.endswith(".txt") or os.sep in spec or "/" in spec):
-        # meant as a file (a word has no slash): say so rather than bias towards its name
+    if not as_path.is_file() and _meant_as_file(spec):
+        # say so, rather than bias the model towards the file's name
         raise ConfigError(f"{name} must be words or a hotwords file; there is no file {spec!r}")
     try:
         return load_hotwords(str(as_path) if as_path.is_file() else spec)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{name} must be a readable UTF-8 hotwords file: {exc}") from None
+
+
+def _meant_as_file(spec: str) -> bool:
+    """A single token that reads as a path (``~/hot.txt``, ``./words``, ``C:\\w.txt``), not
+    words such as ``TCP/IP``."""
+    if any(c.isspace() or c in ",，、;；" for c in spec):
+        return False
+    return spec.lower().endswith(".txt") or spec.startswith(("/", "~", "./", "../", ".\\")) or (
+        len(spec) > 2 and spec[1] == ":" and spec[2] in "\\/"
+    )
 
 
 def rules_file(name: str, raw: str) -> Path:

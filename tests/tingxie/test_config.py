@@ -179,6 +179,7 @@ def test_second_pass_variables_and_the_seeds_hotwords(tmp_path: Path) -> None:
         "paraformer-zh", None, None, False, ("阿里巴巴", "machine learning"), rules)
     assert options.explicit == {"refine", "punc", "vad", "itn", "hotwords", "rules"}
     assert parse([], {"HOTWORDS": "听写、魔搭"}).engine.hotwords == ("听写", "魔搭")
+    assert parse([], {"HOTWORDS": "TCP/IP 5G"}).engine.hotwords == ("TCP/IP", "5G")
     # the command line beats the variable, whose bad value is then never read
     cli = parse(["--refine", "r", "--itn", "--vad", "v"], {**env, "TINGXIE_ITN": "maybe"})
     assert (cli.engine.refine, cli.engine.itn, cli.engine.vad) == ("r", True, "v")
