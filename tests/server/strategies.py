@@ -1,5 +1,5 @@
 """Hypothesis strategies for anything a client could send on ``/ws/asr``: plausible
-seed messages with wrong fields, any JSON, any text, any bytes, deep nesting."""
+seed messages with wrong fields (a start's options too), any JSON, any text, any bytes, deep nesting."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ plausible = st.fixed_dictionaries(
         "command": st.sampled_from(["start", "stop", "reset", "Start", ""]) | json_values,
         "data": st.binary(max_size=64).map(_b64) | st.text(max_size=30) | json_values,
         "timestamp": st.integers() | st.floats() | st.text(max_size=5) | st.none(),
+        # a start's second-pass options
+        "hotwords": st.text(max_size=20) | st.lists(st.text(max_size=8), max_size=4)
+        | json_values,
+        "refine": st.booleans() | json_values,
+        "punc": st.booleans() | json_values,
+        "itn": st.booleans() | json_values,
     },
 )
 client_messages = st.one_of(

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tingxie.engine.fake import fake_recognizer
+from tingxie.engine.fake import fake_two_pass_recognizer
 from tingxie.engine.handle import EngineHandle
 from tingxie.server.background import BackgroundServer
 from tingxie.server.config import ServerConfig
@@ -23,7 +23,7 @@ MAX_BYTES = 4096
 
 @pytest.fixture(scope="module")
 def small_server() -> Iterator[BackgroundServer]:
-    recognizer = fake_recognizer()
+    recognizer = fake_two_pass_recognizer()  # a start's options reach its second pass
     server = BackgroundServer(
         EngineHandle.ready(recognizer),
         ServerConfig(port=0, max_message_bytes=MAX_BYTES, max_utterance_s=1.0),
