@@ -85,6 +85,7 @@ def check_texts(transcript: Transcript, recognizer: Recognizer, audio: npt.NDArr
         assert transcript.texts("offline", "2pass-offline") == []
     else:
         finished = [engine_final(recognizer, p, options) for p in parts]
+        assert all(finished), finished  # something to compare
         assert transcript.texts("offline" if mode == "offline" else "2pass-offline") == finished
         if mode == "2pass":
             assert transcript.shown == "".join(finished)
@@ -217,6 +218,43 @@ def test_audio_while_the_model_loads_is_refused_and_the_end_says_so(
     assert transcript.finals[-1]["text"] == ""
     ack = transcript.acknowledgement
     assert ack is not None and ack["is_final"] is False and "not loaded" in ack["error"]
+
+
+# --- the real FunASR code on a synthetic model ---------------------------------------------
+
+
+def voiced(seed: int, seconds: float) -> npt.NDArray[np.int16]:
+    """Band-limited noise with a syllable-rate envelope that never falls silent."""
+    rng = np.random.default_rng(seed)
+    n = int(16000 * seconds)
+    smooth = np.convolve(rng.standard_normal(n), np.ones(4) / 4, mode="same")
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * (2 + seed % 5) * np.arange(n) / 16000)
+    return (smooth * envelope * 6000).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def tiny_with_text_steps(tiny_model_dir: Path) -> Iterator[Recognizer]:
+    """The tiny synthetic paraformer-zh-streaming through the real loader, its finals
+    finished by the real text steps (wetext's ITN, the tidy-up)."""
+    from tingxie.engine.loader import EngineConfig, load_recognizer
+
+    recognizer = load_recognizer(EngineConfig(model=str(tiny_model_dir), threads=1,
+                                              precision="fp32", itn=True))
+    yield recognizer
+    recognizer.close()
+
+
+@pytest.mark.parametrize("mode", ["online", "offline", "2pass"])
+def test_the_synthetic_model_gives_tingxies_own_texts_in_each_mode(
+    start_server: StartServer, tiny_with_text_steps: Recognizer, mode: str,
+) -> None:
+    server = start_server(handle=EngineHandle.ready(tiny_with_text_steps))
+    audio = np.concatenate([voiced(1, 1.5), silence(1.0), voiced(2, 1.5), silence(0.2)])
+    transcript = run(recognize(url(server), audio, mode=mode, wav_name="会议1",
+                               hotwords="阿里巴巴"))
+    check_texts(transcript, tiny_with_text_steps, audio, mode, [int(2.3 * 16000)],
+                Refinement(itn=True, hotwords=("阿里巴巴",)))
+    assert transcript.online or mode == "offline"
 
 
 # --- any input ----------------------------------------------------------------------------
