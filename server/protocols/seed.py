@@ -2,7 +2,8 @@
 
 ``SeedProtocol`` answers one connection the way the seed service did: a ``status``
 greeting, ``start`` / audio / ``stop`` / ``reset``, a ``partial`` result whenever the text
-of the utterance changes and a ``final`` after ``stop``; every bad message gets an ``error``
+of the utterance changes and a ``final`` after ``stop`` (the options a ``start`` carried go
+with its utterance's ``Finish`` to the second pass); every bad message gets an ``error``
 (``ErrorCode``) and the connection stays usable. Its messages are
 ``tingxie.server.protocols.seed_messages``; the actions and the interface it implements
 are ``tingxie.server.protocols.base``.
