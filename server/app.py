@@ -38,6 +38,7 @@ from .protocols import funasr_runtime, seed
 from .protocols.base import (
     Action,
     BeginUtterance,
+    Compute,
     ConnectionProtocol,
     Counted,
     Discard,
@@ -185,6 +186,9 @@ class _Connection:
                     self.session.reset()
             elif isinstance(action, IgnoredAudio):
                 self.server.stats.audio_ignored()
+            elif isinstance(action, Compute):
+                result = await asyncio.to_thread(action.work)
+                await self._execute(action.then(result))
 
     async def _finish(self, action: Finish) -> None:
         stop_at = time.monotonic()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Optional, Protocol, Sequence, Union
+from typing import Any, Callable, Optional, Protocol, Sequence, Union
 
 from tingxie.engine.interface import SAMPLE_RATE
 from tingxie.engine.second_pass import Refinement
@@ -26,6 +26,7 @@ from ..config import ServerConfig
 __all__ = [
     "Action",
     "BeginUtterance",
+    "Compute",
     "ConnectionProtocol",
     "Counted",
     "Discard",
@@ -101,7 +102,18 @@ class IgnoredAudio:
     nbytes: int
 
 
-Action = Union[Reply, BeginUtterance, Feed, Finish, Discard, IgnoredAudio]
+@dataclass(frozen=True)
+class Compute:
+    """Run ``work`` (slow and pure: it touches no protocol state; decoding an audio file,
+    say) on a worker thread, so the event loop never waits on it; then carry out the
+    actions ``then(result)`` returns, on the loop, before any action after this one. This
+    connection's messages are not read meanwhile."""
+
+    work: Callable[[], Any]
+    then: Callable[[Any], "list[Action]"]
+
+
+Action = Union[Reply, BeginUtterance, Feed, Finish, Discard, IgnoredAudio, Compute]
 
 
 class Counted(enum.Enum):

@@ -39,6 +39,7 @@ from ..errors import ProtocolError
 from .base import (
     Action,
     BeginUtterance,
+    Compute,
     Counted,
     Feed,
     Finish,
@@ -152,6 +153,14 @@ class _Input:
     @property
     def final_mode(self) -> str:
         return self.mode.final_mode
+
+
+def _decoded(data: bytes) -> Samples | AudioDecodeError:
+    """An audio file's samples, or why there are none (on a worker thread: no raising)."""
+    try:
+        return decode_audio_file(data)
+    except AudioDecodeError as exc:
+        return exc
 
 
 class FunasrRuntimeProtocol:
@@ -342,20 +351,31 @@ class FunasrRuntimeProtocol:
 
     def _end(self, is_end: bool, engine_ready: bool) -> list[Action]:
         """``is_speaking`` false: the input's last segment is finished (with its last
-        characters), then, for ``is_end``, the acknowledgement."""
+        characters), then, for ``is_end``, the acknowledgement. An audio file is decoded
+        first, off the event loop."""
         current = self._input if self._input is not None else self._start_input()
+        self._input = None
+        if current.file is not None and not current.failed:
+            data = bytes(current.file)
+            current.file = None
+            return [Compute(
+                work=lambda: _decoded(data),
+                then=lambda decoded: self._end_input(current, is_end, engine_ready, decoded),
+            )]
+        return self._end_input(current, is_end, engine_ready, None)
+
+    def _end_input(
+        self, current: _Input, is_end: bool, engine_ready: bool,
+        decoded: Samples | AudioDecodeError | None,
+    ) -> list[Action]:
         self._ending = (current, is_end)
         actions: list[Action] = []
-        if current.file is not None and not current.failed:
-            try:
-                samples = decode_audio_file(bytes(current.file))
-            except AudioDecodeError as exc:
-                current.failed = True
-                current.outcome.failed("the audio file could not be decoded")
-                actions.append(Reply(self._error(ErrorCode.BAD_AUDIO, str(exc))))
-            else:
-                actions += self._pcm(current, samples, engine_ready)
-            current.file = None
+        if isinstance(decoded, AudioDecodeError):
+            current.failed = True
+            current.outcome.failed("the audio file could not be decoded")
+            actions.append(Reply(self._error(ErrorCode.BAD_AUDIO, str(decoded), current)))
+        elif decoded is not None:
+            actions += self._pcm(current, decoded, engine_ready)
         elif current.resampler is not None and not current.failed:
             actions += self._pcm(current, current.resampler.flush(), engine_ready)
         if current.segment:
@@ -366,7 +386,6 @@ class FunasrRuntimeProtocol:
         if is_end:
             actions.append(Reply(EndAcknowledgement(current.final_mode, current.wav_name,
                                                     current.outcome)))
-        self._input = None
         return actions
 
     def _finish_segment(self, current: _Input, last: bool) -> list[Action]:
@@ -436,8 +455,8 @@ class FunasrRuntimeProtocol:
             return Counted.FINAL
         return Counted.NOTHING
 
-    def _error(self, code: int, message: str) -> ErrorReply:
-        current = self._input
+    def _error(self, code: int, message: str, current: Optional[_Input] = None) -> ErrorReply:
+        current = self._input if current is None else current
         mode = current.mode if current is not None else self._settings.mode
         name = current.wav_name if current is not None else self._settings.wav_name
         return ErrorReply(mode.partial_mode, name, int(code), message)

@@ -5,6 +5,7 @@ must be Tingxie's own: what a session of the same recognizer gives for the same 
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import urllib.request
@@ -331,3 +332,38 @@ def test_a_file_too_large_is_refused_and_the_service_goes_on(start_server: Start
     assert transcript.acknowledgement is not None and transcript.acknowledgement["is_final"]
     assert len(transcript.texts("offline")) == 1
 
+
+
+def test_decoding_a_file_never_holds_up_other_clients(
+    two_pass_server: BackgroundServer, two_pass: Recognizer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The file's decoding waits until another client's utterance is done: were it on the
+    event loop, that utterance would never finish."""
+    import threading
+
+    from tingxie.server.protocols import funasr_runtime
+
+    other_done = threading.Event()
+    real = funasr_runtime._decoded
+
+    def slow_decode(data: bytes) -> Any:
+        assert other_done.wait(30), "another client was held up by the decoding"
+        return real(data)
+
+    monkeypatch.setattr(funasr_runtime, "_decoded", slow_decode)
+    data = io.BytesIO()
+    sf.write(data, tone(0.2, 1.3), 16000, format="FLAC")
+
+    async def flow() -> tuple[Transcript, dict[str, Any]]:
+        async def other() -> dict[str, Any]:
+            _, final = await dictate(two_pass_server.ws_url, tone(0.3, 1.3))
+            other_done.set()
+            return final
+
+        return await asyncio.gather(  # type: ignore[return-value]
+            recognize(url(two_pass_server), data.getvalue(), mode="offline", wav_format="flac"),
+            other())
+
+    transcript, final = run(flow())
+    assert final["text"] == engine_final(two_pass, tone(0.3, 1.3), None)
+    assert transcript.texts("offline") == [engine_final(two_pass, tone(0.2, 1.3), None)]
