@@ -25,7 +25,6 @@ decoding and pause detection ``funasr_runtime_audio``.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -69,8 +68,6 @@ from .funasr_runtime_messages import (
 )
 
 __all__ = ["MAX_FILE_BYTES", "PATH", "FunasrRuntimeProtocol", "streaming_tail"]
-
-log = logging.getLogger(__name__)
 
 PATH = "/"
 """Where FunASR's clients connect (``ws(s)://host:port``)."""
