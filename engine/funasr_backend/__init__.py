@@ -1,4 +1,4 @@
-"""The FunASR streaming Paraformer backend: the only package that imports funasr and torch.
+"""The FunASR backend: the only package that imports funasr and torch.
 
 ``load`` builds FunASR's ``AutoModel`` from a local directory (never a download: the
 loader resolves names to directories first) and wraps it in a ``ParaformerDecoder``, a
@@ -7,6 +7,10 @@ frontend cache, ``encode_chunk``, ``calc_predictor_chunk``,
 ``cal_decoder_with_predictor_chunk``, greedy search) exactly as
 ``ParaformerStreaming.inference`` does, but also keeps each token's probability
 (``decoder``); ``batched`` runs those steps for several utterances in one pass.
+
+The second pass's models load the same way: ``load_offline`` (an offline Paraformer or
+SeACo-Paraformer, ``offline``), ``load_punctuator`` (CT-Transformer, ``punctuation``) and
+``load_segmenter`` (fsmn-vad, ``segmenter``), each running FunASR's own steps.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ from ..interface import ModelInfo
 from ..precision import choose_precision
 from .decoder import ParaformerDecoder
 
-__all__ = ["ParaformerDecoder", "load", "write_random_weights"]
+__all__ = [
+    "ParaformerDecoder",
+    "load",
+    "parameter_count",
+    "write_random_weights",
+]
 
 log = logging.getLogger(__name__)
 
@@ -216,5 +225,19 @@ def write_random_weights(model_dir: Path, seed: int) -> int:
             disable_log=True,
         )
     model = automodel.model
+    punc_list = getattr(model, "punc_list", None)
+    if punc_list and "<unk>" in punc_list:
+        # A trained CT-Transformer never predicts its "<unk>" class, which FunASR would
+        # write into the text as "<unk>"; random weights would, at every other word.
+        with torch.no_grad():
+            model.decoder.bias[punc_list.index("<unk>")] = -1e4
     torch.save(model.state_dict(), model_dir / "model.pt")
     return sum(p.numel() for p in model.parameters())
+
+
+def parameter_count(weights: Path) -> int:
+    """The number of parameters in a saved state_dict (``model.pt``)."""
+    import torch
+
+    state = torch.load(weights, map_location="cpu", weights_only=True)
+    return sum(t.numel() for t in state.values() if hasattr(t, "numel"))
