@@ -27,10 +27,13 @@ from ..errors import ModelLoadError
 from ..interface import ModelInfo
 from ..precision import choose_precision
 from .decoder import ParaformerDecoder
+from .offline import OfflineDecoder, load_offline
 
 __all__ = [
+    "OfflineDecoder",
     "ParaformerDecoder",
     "load",
+    "load_offline",
     "parameter_count",
     "write_random_weights",
 ]
