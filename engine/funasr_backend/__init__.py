@@ -28,12 +28,15 @@ from ..interface import ModelInfo
 from ..precision import choose_precision
 from .decoder import ParaformerDecoder
 from .offline import OfflineDecoder, load_offline
+from .punctuation import CTPunctuator, load_punctuator
 
 __all__ = [
+    "CTPunctuator",
     "OfflineDecoder",
     "ParaformerDecoder",
     "load",
     "load_offline",
+    "load_punctuator",
     "parameter_count",
     "write_random_weights",
 ]
