@@ -29,14 +29,17 @@ from ..precision import choose_precision
 from .decoder import ParaformerDecoder
 from .offline import OfflineDecoder, load_offline
 from .punctuation import CTPunctuator, load_punctuator
+from .segmenter import FsmnSegmenter, load_segmenter
 
 __all__ = [
     "CTPunctuator",
+    "FsmnSegmenter",
     "OfflineDecoder",
     "ParaformerDecoder",
     "load",
     "load_offline",
     "load_punctuator",
+    "load_segmenter",
     "parameter_count",
     "write_random_weights",
 ]
