@@ -66,8 +66,6 @@ class CTPunctuator:
         return self._automodel
 
     def punctuate(self, text: str) -> str:
-        if not text.strip():
-            return text
         with self._threads, _jieba_lock, self._torch.no_grad():
             results, _ = self._model.inference(data_in=[text], key=["text"], **self._kwargs)
         return str(results[0]["text"])
