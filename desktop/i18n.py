@@ -44,6 +44,10 @@ _TEXT: dict[str, tuple[str, str]] = {
     "settings_title": ("Settings", "设置"),
     "service_enabled": ("Run the WebSocket service", "运行 WebSocket 服务"),
     "service_port": ("Service port", "服务端口"),
+    "port_from_command_line": (
+        "Port {port} was set on the command line for this run; change it to save another.",
+        "端口 {port} 由命令行为本次运行指定；改动后才会保存新端口。",
+    ),
     "language": ("Language (after restart)", "界面语言（重启后生效）"),
     "language_auto": ("System", "跟随系统"),
     "idle_release": (

@@ -419,16 +419,29 @@ class MainWindow(QMainWindow):
             self._on_model_chosen(folder)
 
     def open_settings(self) -> None:
-        dialog = SettingsDialog(
+        dialog = self.settings_dialog()
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.settings_changed(dialog.apply())
+
+    def settings_dialog(self) -> SettingsDialog:
+        """The Settings dialog as it opens now (not shown)."""
+        return SettingsDialog(
             self.settings, self.t, self, autostart=self.autostart, engine=self.engine_settings,
             open_vocabulary=self.open_vocabulary if self.engine_settings is not None else None,
+            service_port_override=self.service_port_override,
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            dialog.apply()
+
+    def settings_changed(self, changed: frozenset[str]) -> None:
+        """Apply the Settings named in ``changed`` at once; the others are not touched (a
+        service started on ``--port`` stays there unless the user changed the service)."""
+        if not changed:
+            return
+        if "service_port" in changed:
             self.service_port_override = None  # the user chose a port now
+        if changed & {"service_enabled", "service_port"}:
             self.apply_service_settings()
-            if self._on_settings_applied is not None:
-                self._on_settings_applied()
+        if self._on_settings_applied is not None:
+            self._on_settings_applied()
 
     def vocabulary_dialog(self) -> VocabularyDialog | None:
         """The hotwords-and-rules dialog on the user's files (None without them)."""
@@ -512,6 +525,7 @@ class SettingsDialog(QDialog):
         autostart: Autostart | None = None,
         engine: EngineSettings | None = None,
         open_vocabulary: Callable[[], None] | None = None,
+        service_port_override: int | None = None,
     ) -> None:
         super().__init__(parent)
         self.settings = settings
@@ -524,7 +538,18 @@ class SettingsDialog(QDialog):
         self.service_enabled.setChecked(settings.service_enabled)
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
-        self.port.setValue(settings.service_port)
+        # The port the service runs on now: the command line's for this run, if it set one.
+        self.port.setValue(
+            service_port_override if service_port_override is not None else settings.service_port
+        )
+        self.port.setEnabled(settings.service_enabled)
+        self.service_enabled.toggled.connect(self.port.setEnabled)
+        self.port_note: QLabel | None = None
+        if service_port_override is not None:
+            self.port_note = QLabel(texts("port_from_command_line", port=service_port_override))
+            self.port_note.setStyleSheet("color: #555;")
+            self.port_note.setWordWrap(True)
+            self.port.setToolTip(self.port_note.text())
         self.language = QComboBox()
         for code, label in (("auto", texts("language_auto")), ("zh", "简体中文"), ("en", "English")):
             self.language.addItem(label, code)
@@ -536,6 +561,8 @@ class SettingsDialog(QDialog):
         self.idle_release.setValue(int(settings.idle_release_s))
         form.addRow(self.service_enabled)
         form.addRow(texts("service_port"), self.port)
+        if self.port_note is not None:
+            form.addRow(self.port_note)
         form.addRow(texts("language"), self.language)
         form.addRow(texts("idle_release"), self.idle_release)
 
@@ -599,6 +626,7 @@ class SettingsDialog(QDialog):
         box.accepted.connect(self.accept)
         box.rejected.connect(self.reject)
         form.addRow(box)
+        self._shown = self.values()
 
     def _build_second_pass(
         self,
@@ -680,37 +708,56 @@ class SettingsDialog(QDialog):
                 return
         super().accept()
 
-    def apply(self) -> None:
-        self.settings.service_enabled = self.service_enabled.isChecked()
-        self.settings.service_port = self.port.value()
-        self.settings.language = str(self.language.currentData())
-        self.settings.idle_release_s = float(self.idle_release.value())
-        self.settings.global_keys = self.global_keys.isChecked()
-        self.settings.hold_key = self.hold_key.text().strip()
-        self.settings.talk_mode = self.talk_mode.currentData()
-        self.settings.hands_free_silence_s = self.hands_free_silence.value()
-        self.settings.paste_last_key = self.paste_last_key.text().strip()
-        self.settings.insert_enabled = self.insert_enabled.isChecked()
-        self.settings.insert_method = self.insert_method.currentData()
-        self.settings.paste_apps = self.paste_apps.text().split(",")
-        self.settings.preview_enabled = self.preview.isChecked()
-        self.settings.sound_cues = self.sound_cues.isChecked()
-        self.settings.close_to_tray = self.close_to_tray.isChecked()
+    def values(self) -> dict[str, object]:
+        """What the dialog's fields say, by ``AppSettings`` attribute (those the command
+        line fixed are not the user's to change and are left out)."""
+        values: dict[str, object] = {
+            "service_enabled": self.service_enabled.isChecked(),
+            "service_port": self.port.value(),
+            "language": str(self.language.currentData()),
+            "idle_release_s": float(self.idle_release.value()),
+            "global_keys": self.global_keys.isChecked(),
+            "hold_key": self.hold_key.text().strip(),
+            "talk_mode": self.talk_mode.currentData(),
+            "hands_free_silence_s": self.hands_free_silence.value(),
+            "paste_last_key": self.paste_last_key.text().strip(),
+            "insert_enabled": self.insert_enabled.isChecked(),
+            "insert_method": self.insert_method.currentData(),
+            "paste_apps": tuple(a.strip() for a in self.paste_apps.text().split(",") if a.strip()),
+            "preview_enabled": self.preview.isChecked(),
+            "sound_cues": self.sound_cues.isChecked(),
+            "close_to_tray": self.close_to_tray.isChecked(),
+        }
         # What the command line fixed stays as the user last saved it (used without it).
         if "refine" not in self.fixed:
-            self.settings.refine = self.refine.isChecked()
-            self.settings.refine_model = self.refine_model.text()
+            values["refine"] = self.refine.isChecked()
+            values["refine_model"] = self.refine_model.text()
         if "punc" not in self.fixed:
-            self.settings.punctuate = self.punctuate.isChecked()
-            self.settings.punc_model = self.punc_model.text()
+            values["punctuate"] = self.punctuate.isChecked()
+            values["punc_model"] = self.punc_model.text()
         if "itn" not in self.fixed:
-            self.settings.itn = self.itn.isChecked()
-        self.settings.sync()
+            values["itn"] = self.itn.isChecked()
+        return values
+
+    def changes(self) -> dict[str, object]:
+        """The fields the user changed since the dialog opened, with their new values."""
+        return {k: v for k, v in self.values().items() if v != self._shown.get(k)}
+
+    def apply(self) -> frozenset[str]:
+        """Save what the user changed, and nothing else (a port the command line set for
+        this run is not saved unless the user changed it); returns the names of the
+        settings changed (empty: OK with no change touches nothing)."""
+        changes = self.changes()
+        for name, value in changes.items():
+            setattr(self.settings, name, value)
+        if changes:
+            self.settings.sync()
         if self.autostart is not None and self.start_on_login.isChecked() != self.autostart.enabled():
             try:
                 self.autostart.set_enabled(self.start_on_login.isChecked())
             except OSError as exc:
                 log.warning("start on login could not be changed: %s", exc)
+        return frozenset(changes)
 
 
 def asset_path(name: str) -> Path:
